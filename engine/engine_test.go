@@ -1,0 +1,458 @@
+package engine_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/sovereign-engine/sovereign/engine"
+	"github.com/sovereign-engine/sovereign/policies"
+)
+
+const demoInventory = "../testdata/inventory/demo"
+
+func demoEngine(t testing.TB) *engine.Engine {
+	t.Helper()
+	p, err := engine.LoadPolicyFS(policies.Bundle)
+	if err != nil {
+		t.Fatalf("built-in bundle: %v", err)
+	}
+	inv, err := engine.LoadInventory(demoInventory)
+	if err != nil {
+		t.Fatalf("demo inventory: %v", err)
+	}
+	e, err := engine.New(context.Background(), p, inv)
+	if err != nil {
+		t.Fatalf("engine: %v", err)
+	}
+	return e
+}
+
+func TestPlacementRanksAndAttributes(t *testing.T) {
+	e := demoEngine(t)
+	d, err := e.Placement(context.Background(), &engine.PlacementRequest{
+		Dataset:   &engine.DatasetRef{ID: "customer-pii-eu"},
+		Operation: engine.OperationStore,
+		At:        "2026-06-01T00:00:00Z",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := e.Inventory()
+	if len(d.Sites) != len(inv.SiteIDs) {
+		t.Fatalf("default candidates must be every site: got %d, want %d", len(d.Sites), len(inv.SiteIDs))
+	}
+	seenDenied := false
+	for _, s := range d.Sites {
+		if s.Allowed && seenDenied {
+			t.Fatalf("allowed site %s ranked after a denied one", s.Site)
+		}
+		if !s.Allowed {
+			seenDenied = true
+			if len(s.Violations) == 0 {
+				t.Errorf("denied site %s has no violation", s.Site)
+			}
+		}
+		for _, v := range s.Violations {
+			if v.Dataset != "customer-pii-eu" {
+				t.Errorf("violation at %s not attributed to the dataset: %+v", s.Site, v)
+			}
+		}
+	}
+	if !d.Allowed || !seenDenied {
+		t.Fatalf("EU personal data must have both lawful and unlawful sites in the demo: %+v", d.Sites)
+	}
+	if d.EvaluatedAt != "2026-06-01T00:00:00Z" {
+		t.Errorf("evaluated_at = %q, want the request's at", d.EvaluatedAt)
+	}
+}
+
+func TestWorkloadPlacementIntersectsDatasets(t *testing.T) {
+	e := demoEngine(t)
+	inv := e.Inventory()
+	var wid string
+	for _, id := range inv.WorkloadIDs {
+		if len(inv.Workloads[id].Datasets) > 1 {
+			wid = id
+			break
+		}
+	}
+	if wid == "" {
+		t.Skip("demo inventory has no workload with several datasets")
+	}
+	w := inv.Workloads[wid]
+	wd, err := e.Placement(context.Background(), &engine.PlacementRequest{Workload: &engine.WorkloadRef{ID: wid}, Operation: engine.OperationProcess, At: "2026-06-01T00:00:00Z"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	allowed := map[string]bool{}
+	for _, s := range wd.Sites {
+		allowed[s.Site] = s.Allowed
+	}
+	// A site is allowed for the workload exactly when it is allowed for each dataset.
+	for _, ds := range w.Datasets {
+		dd, err := e.Placement(context.Background(), &engine.PlacementRequest{Dataset: &engine.DatasetRef{ID: ds}, Operation: engine.OperationProcess, At: "2026-06-01T00:00:00Z"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range dd.Sites {
+			if !s.Allowed && allowed[s.Site] {
+				t.Errorf("workload %s allowed at %s, where its dataset %s is not", wid, s.Site, ds)
+			}
+		}
+	}
+}
+
+// Prepared queries are shared by concurrent requests, and a swap in the middle
+// of them neither fails a request nor mixes two snapshots in one answer.
+func TestConcurrentEvaluationAcrossActivations(t *testing.T) {
+	e := demoEngine(t)
+	p := e.Policy()
+	invA := e.Inventory()
+	invB, err := engine.NewInventory(sitesOf(invA), datasetsOf(invA), workloadsOf(invA)[:0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if invA.Revision == invB.Revision {
+		t.Fatal("test needs two different inventories")
+	}
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errc := make(chan error, 64)
+	stop := make(chan struct{})
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				d, err := e.Placement(ctx, &engine.PlacementRequest{Dataset: &engine.DatasetRef{ID: "customer-pii-eu"}, Operation: "store"})
+				if err != nil {
+					errc <- err
+					return
+				}
+				if d.InventoryRevision != invA.Revision && d.InventoryRevision != invB.Revision {
+					errc <- errors.New("decision names an unknown inventory revision")
+					return
+				}
+			}
+		}()
+	}
+	for i := 0; i < 20; i++ {
+		inv := invA
+		if i%2 == 0 {
+			inv = invB
+		}
+		if err := e.Activate(ctx, p, inv); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Fatal(err)
+	}
+}
+
+func sitesOf(inv *engine.Inventory) []engine.Site {
+	var out []engine.Site
+	for _, id := range inv.SiteIDs {
+		out = append(out, inv.Sites[id])
+	}
+	return out
+}
+
+func datasetsOf(inv *engine.Inventory) []engine.Dataset {
+	var out []engine.Dataset
+	for _, id := range inv.DatasetIDs {
+		d := inv.Datasets[id]
+		if id == "customer-pii-eu" {
+			d.SubjectCount++ // a different inventory with the same ids
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+func workloadsOf(inv *engine.Inventory) []engine.Workload {
+	var out []engine.Workload
+	for _, id := range inv.WorkloadIDs {
+		out = append(out, inv.Workloads[id])
+	}
+	return out
+}
+
+// A policy that answers with something other than the contract's shape fails
+// the request; nothing is allowed by omission.
+func TestMalformedPolicyAnswersFailClosed(t *testing.T) {
+	cases := map[string]string{
+		"finding without citation": `package sovereign.placement
+decision := {"violations": [{"site": "fra-1", "rule": "x", "message": "m"}], "obligations": []}`,
+		"violations not a list": `package sovereign.placement
+decision := {"violations": "none", "obligations": []}`,
+		"no obligations": `package sovereign.placement
+decision := {"violations": []}`,
+		"undefined decision": `package sovereign.placement
+decision := {"violations": [], "obligations": []} if { input.never }`,
+	}
+	inv, err := engine.LoadInventory(demoInventory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, placement := range cases {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			write(t, filepath.Join(dir, "placement.rego"), placement)
+			write(t, filepath.Join(dir, "transfer.rego"), "package sovereign.transfer\ndecision := {\"violations\": [], \"obligations\": []}\n")
+			p, err := engine.LoadPolicy(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, err := engine.New(context.Background(), p, inv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = e.Placement(context.Background(), &engine.PlacementRequest{Dataset: &engine.DatasetRef{ID: "customer-pii-eu"}, Operation: "store"})
+			if !errors.Is(err, engine.ErrPolicy) {
+				t.Fatalf("want ErrPolicy, got %v", err)
+			}
+		})
+	}
+}
+
+func TestLoadPolicyRefusals(t *testing.T) {
+	cases := map[string]map[string]string{
+		"does not compile": {"p.rego": "package sovereign.placement\ndecision := {\n"},
+		"lacks the transfer query": {"p.rego": "package sovereign.placement\ndecision := {\"violations\": [], \"obligations\": []}\n"},
+		"claims data.inventory": {
+			".manifest": `{"roots": ["inventory"]}`,
+			"p.rego":    "package sovereign.placement\ndecision := {\"violations\": [], \"obligations\": []}\n",
+			"t.rego":    "package sovereign.transfer\ndecision := {\"violations\": [], \"obligations\": []}\n",
+		},
+	}
+	for name, files := range cases {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			for f, content := range files {
+				write(t, filepath.Join(dir, f), content)
+			}
+			if _, err := engine.LoadPolicy(dir); err == nil {
+				t.Fatal("bundle accepted")
+			}
+		})
+	}
+}
+
+// The digest names the content, not the packaging: the built-in bundle, the same
+// files in a directory and in a tarball have one digest; a changed byte another.
+func TestBundleDigestIsContentAddressed(t *testing.T) {
+	embedded, err := engine.LoadPolicyFS(policies.Bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	files := map[string][]byte{}
+	err = fs.WalkDir(policies.Bundle, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(policies.Bundle, path)
+		if err != nil {
+			return err
+		}
+		files[path] = b
+		write(t, filepath.Join(dir, path), string(b))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromDir, err := engine.LoadPolicy(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tarball := filepath.Join(t.TempDir(), "bundle.tar.gz")
+	writeTarball(t, tarball, files)
+	fromTar, err := engine.LoadPolicy(tarball)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if embedded.Digest != fromDir.Digest || embedded.Digest != fromTar.Digest {
+		t.Fatalf("digests differ: embedded %s, dir %s, tarball %s", embedded.Digest, fromDir.Digest, fromTar.Digest)
+	}
+	if embedded.Revision == "" {
+		t.Error("built-in bundle has no revision in its .manifest")
+	}
+	for path := range files {
+		if strings.HasSuffix(path, ".rego") && !strings.HasSuffix(path, "_test.rego") {
+			write(t, filepath.Join(dir, path), string(files[path])+"\n# changed\n")
+			break
+		}
+	}
+	changed, err := engine.LoadPolicy(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if changed.Digest == embedded.Digest {
+		t.Fatal("a changed module kept the digest")
+	}
+}
+
+// The OPA CLI, built from the module Sovereign embeds, reaches the same verdicts
+// from the input and data Sovereign prints: the policy is plain OPA.
+func TestOPACLIParity(t *testing.T) {
+	opa, err := filepath.Abs("../bin/opa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(opa); err != nil {
+		t.Skip("bin/opa not built (make opa); make test builds it")
+	}
+	e := demoEngine(t)
+	dir := t.TempDir()
+	data, err := json.Marshal(map[string]any{"inventory": e.Inventory().RegoData()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(dir, "inventory.json"), string(data))
+	for _, ds := range e.Inventory().DatasetIDs {
+		req := &engine.PlacementRequest{Dataset: &engine.DatasetRef{ID: ds}, Operation: "store", At: "2026-06-01T00:00:00Z"}
+		in, err := e.PolicyInput(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		write(t, filepath.Join(dir, "input.json"), string(in))
+		out, err := exec.Command(opa, "eval", "--format", "json", "-b", "../policies",
+			"-d", filepath.Join(dir, "inventory.json"), "-i", filepath.Join(dir, "input.json"), "data.sovereign.placement.decision").Output()
+		if err != nil {
+			t.Fatalf("opa eval: %v", err)
+		}
+		var res struct {
+			Result []struct {
+				Expressions []struct {
+					Value struct {
+						Violations []struct{ Site, Rule string } `json:"violations"`
+					} `json:"value"`
+				} `json:"expressions"`
+			} `json:"result"`
+		}
+		if err := json.Unmarshal(out, &res); err != nil || len(res.Result) != 1 {
+			t.Fatalf("opa output: %v: %s", err, out)
+		}
+		var fromOPA []string
+		for _, v := range res.Result[0].Expressions[0].Value.Violations {
+			fromOPA = append(fromOPA, v.Site+" "+v.Rule)
+		}
+		d, err := e.Placement(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fromEngine []string
+		for _, s := range d.Sites {
+			for _, v := range s.Violations {
+				fromEngine = append(fromEngine, s.Site+" "+v.Rule)
+			}
+		}
+		sort.Strings(fromOPA)
+		sort.Strings(fromEngine)
+		if strings.Join(fromOPA, "\n") != strings.Join(fromEngine, "\n") {
+			t.Errorf("dataset %s: opa and sovereign disagree:\nopa:\n%s\nsovereign:\n%s", ds, strings.Join(fromOPA, "\n"), strings.Join(fromEngine, "\n"))
+		}
+	}
+}
+
+func write(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writeTarball(t *testing.T, path string, files map[string][]byte) {
+	t.Helper()
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if err := tw.WriteHeader(&tar.Header{Name: "/" + n, Mode: 0o644, Size: int64(len(files[n])), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(files[n]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := gz.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func BenchmarkPlacementAllSites(b *testing.B) {
+	e := demoEngine(b)
+	req := &engine.PlacementRequest{Dataset: &engine.DatasetRef{ID: "customer-pii-eu"}, Operation: "store", At: "2026-06-01T00:00:00Z"}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e.Placement(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(e.Inventory().SiteIDs)), "sites")
+}
+
+func BenchmarkPlacementAllSitesParallel(b *testing.B) {
+	e := demoEngine(b)
+	req := &engine.PlacementRequest{Dataset: &engine.DatasetRef{ID: "customer-pii-eu"}, Operation: "store", At: "2026-06-01T00:00:00Z"}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := e.Placement(ctx, req); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+func BenchmarkTransfer(b *testing.B) {
+	e := demoEngine(b)
+	req := &engine.TransferRequest{Dataset: &engine.DatasetRef{ID: "customer-pii-eu"}, From: "fra-1", To: "us-east-1", Type: "replicate",
+		Mechanism: &engine.Mechanism{Kind: "scc", Module: "C2P"}, At: "2026-06-01T00:00:00Z"}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e.Transfer(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,124 @@
+// Package engine decides placement and transfer questions: it owns the domain model
+// (sites, datasets, workloads, requests, decisions), validates inventories, and
+// evaluates the Rego policy bundle against them with OPA embedded as a library.
+package engine
+
+// Site is a place where data can be stored or a workload can run: a public-cloud
+// region, an on-prem data centre or an edge site. Field names are snake_case in
+// YAML, JSON and Rego alike (DESIGN §3).
+type Site struct {
+	ID                 string            `json:"id" validate:"required,dns_label"`
+	Kind               string            `json:"kind" validate:"required,oneof=cloud-region on-prem edge"`
+	Provider           string            `json:"provider,omitempty" validate:"omitempty,max=64"`
+	Region             string            `json:"region,omitempty" validate:"omitempty,max=64"`
+	Partition          string            `json:"partition,omitempty" validate:"omitempty,max=64"`
+	Country            string            `json:"country" validate:"required,iso3166_1_alpha2"`
+	Subdivision        string            `json:"subdivision,omitempty" validate:"omitempty,iso3166_2"`
+	Operator           Operator          `json:"operator" validate:"required"`
+	PersonnelCountries []string          `json:"personnel_countries,omitempty" validate:"omitempty,dive,iso3166_1_alpha2"`
+	Certifications     []Certification   `json:"certifications,omitempty" validate:"omitempty,dive"`
+	KeyCustody         string            `json:"key_custody,omitempty" validate:"omitempty,oneof=customer provider in-country-hsm"`
+	Labels             map[string]string `json:"labels,omitempty" validate:"omitempty,dive,keys,required,max=317,endkeys,max=63"`
+}
+
+// Operator is the legal entity that runs a site. ParentCountries lists the
+// jurisdictions up its ownership chain: compulsion reaches data through a parent
+// (CLOUD Act exposure follows the chain, not the site's country).
+type Operator struct {
+	Name            string   `json:"name" validate:"required,max=256"`
+	Country         string   `json:"country" validate:"required,iso3166_1_alpha2"`
+	ParentCountries []string `json:"parent_countries,omitempty" validate:"omitempty,dive,iso3166_1_alpha2"`
+}
+
+// Certification is an attestation a site holds, such as BSI C5 Type 2 or ISO 27001.
+// ValidUntil is a calendar date (YYYY-MM-DD); an expired certification does not count.
+type Certification struct {
+	Scheme     string `json:"scheme" validate:"required,max=64"`
+	Level      string `json:"level,omitempty" validate:"omitempty,max=64"`
+	ValidUntil string `json:"valid_until,omitempty" validate:"omitempty,datetime=2006-01-02"`
+}
+
+// Dataset describes data whose location is regulated. It carries categories and
+// jurisdictions, never personal data itself.
+type Dataset struct {
+	ID                     string      `json:"id" validate:"required,max=253"`
+	Tenant                 string      `json:"tenant,omitempty" validate:"omitempty,max=253"`
+	Classification         string      `json:"classification" validate:"required,oneof=public internal confidential restricted sovereign"`
+	Categories             []string    `json:"categories,omitempty" validate:"omitempty,dive,required,max=64"`
+	SubjectJurisdictions   []string    `json:"subject_jurisdictions,omitempty" validate:"omitempty,dive,jurisdiction"`
+	SubjectCount           int64       `json:"subject_count,omitempty" validate:"gte=0"`
+	OriginCountry          string      `json:"origin_country,omitempty" validate:"omitempty,iso3166_1_alpha2"`
+	Residency              []string    `json:"residency,omitempty" validate:"omitempty,dive,jurisdiction"`
+	AllowedJurisdictions   []string    `json:"allowed_jurisdictions,omitempty" validate:"omitempty,dive,jurisdiction"`
+	RequiredCertifications []string    `json:"required_certifications,omitempty" validate:"omitempty,dive,required,max=64"`
+	Encryption             *Encryption `json:"encryption,omitempty"`
+}
+
+// Encryption states how a dataset is protected and who holds its keys.
+type Encryption struct {
+	AtRest    bool   `json:"at_rest"`
+	EndToEnd  bool   `json:"end_to_end"`
+	KeyHolder string `json:"key_holder,omitempty" validate:"omitempty,oneof=customer provider in-country-hsm"`
+}
+
+// Workload is something that runs and touches datasets: its placement is bounded
+// by the constraints of every dataset it uses.
+type Workload struct {
+	ID       string   `json:"id" validate:"required,max=253"`
+	Tenant   string   `json:"tenant,omitempty" validate:"omitempty,max=253"`
+	Datasets []string `json:"datasets" validate:"required,min=1,dive,required"`
+}
+
+// Violation is one reason a site is refused or a transfer is not permitted.
+// Rule is a stable id (gdpr.chapter5.no_basis), Citation the legal source.
+type Violation struct {
+	Rule     string `json:"rule"`
+	Message  string `json:"message"`
+	Citation string `json:"citation"`
+	Dataset  string `json:"dataset,omitempty"`
+}
+
+// Obligation is something that must be done for an allowed outcome to be lawful
+// (a transfer impact assessment, a filing, a return of data within 24 hours).
+type Obligation = Violation
+
+// SiteDecision is the verdict for one candidate site of a placement.
+type SiteDecision struct {
+	Site        string       `json:"site"`
+	Allowed     bool         `json:"allowed"`
+	Violations  []Violation  `json:"violations,omitempty"`
+	Obligations []Obligation `json:"obligations"`
+}
+
+// BundleInfo identifies the policy that made a decision.
+type BundleInfo struct {
+	Revision string `json:"revision"`
+	Digest   string `json:"digest"`
+}
+
+// AuditReceipt says where a decision's signed record sits in the audit log.
+type AuditReceipt struct {
+	Index       uint64 `json:"index"`
+	EntrySHA256 string `json:"entry_sha256"`
+}
+
+// Decision is the answer to a placement or transfer request. A deny is an answer,
+// not an error.
+type Decision struct {
+	DecisionID        string         `json:"decision_id"`
+	Kind              string         `json:"kind"`
+	Allowed           bool           `json:"allowed"`
+	Sites             []SiteDecision `json:"sites,omitempty"`
+	Violations        []Violation    `json:"violations"`
+	Obligations       []Obligation   `json:"obligations"`
+	Bundle            BundleInfo     `json:"bundle"`
+	InventoryRevision string         `json:"inventory_revision"`
+	EvaluatedAt       string         `json:"evaluated_at"`
+	Audit             *AuditReceipt  `json:"audit,omitempty"`
+}
+
+// Decision kinds.
+const (
+	KindPlacement = "placement"
+	KindTransfer  = "transfer"
+)
