@@ -1,0 +1,14 @@
+// Package policies holds Sovereign's built-in policy library: the Rego rules under
+// sovereign/, their reference data under reference/ (data.reference), and the
+// bundle manifest. It is embedded in the binary as the default bundle.
+package policies
+
+import "embed"
+
+// Bundle is the built-in OPA bundle: .manifest (named explicitly, since go:embed
+// skips dot-files found by walking a directory), the Rego modules and their tests
+// under sovereign/, and reference/data.json. Files inside those directories whose
+// names start with "." or "_" are not embedded.
+//
+//go:embed .manifest sovereign reference
+var Bundle embed.FS

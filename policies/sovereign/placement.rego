@@ -1,0 +1,57 @@
+# METADATA
+# title: Placement decision
+# description: >-
+#   data.sovereign.placement.decision answers "at which candidate sites may these
+#   datasets be stored or processed?" (docs/policy-contract.md). It collects the
+#   placement_violations and placement_obligations of every regime package under
+#   data.sovereign.rules (listed below).
+#   The decision is undefined - and the request fails - unless the input is a
+#   placement with a valid time and at least one dataset.
+package sovereign.placement
+
+import data.sovereign.lib
+
+decision := {"violations": violations, "obligations": obligations} if {
+	input.kind == "placement"
+	lib.today
+	count(input.datasets) > 0
+	is_array(input.candidates)
+}
+
+violations := [v | some v in all_violations]
+
+# Every regime package under data.sovereign.rules defines the four rules
+# placement_violations, placement_obligations, transfer_violations and
+# transfer_obligations (a set each, maybe empty). A regime joins by being listed
+# here (a Go test fails for a regime package that is not). The references are
+# static on purpose: data.sovereign.rules[x] would make OPA evaluate whole
+# packages on every query.
+obligations := [o | some o in regime_obligations]
+
+regime_obligations := union({
+	data.sovereign.rules.certification.placement_obligations,
+	data.sovereign.rules.gdpr.placement_obligations,
+	data.sovereign.rules.residency.placement_obligations,
+	data.sovereign.rules.sovereignty.placement_obligations,
+})
+
+regime_violations := union({
+	data.sovereign.rules.certification.placement_violations,
+	data.sovereign.rules.gdpr.placement_violations,
+	data.sovereign.rules.residency.placement_violations,
+	data.sovereign.rules.sovereignty.placement_violations,
+})
+
+all_violations contains v if some v in regime_violations
+
+# A candidate missing from the inventory, or without a country, is refused -
+# never allowed by omission. Every candidate is a target unless one is missing,
+# incomplete or named twice, so the common case costs one comparison.
+all_violations contains v if {
+	count(lib.targets) != count(input.candidates)
+	sites := data.inventory.sites
+	some id in input.candidates
+	not is_string(object.get(sites, [id, "country"], null))
+	some d in input.datasets
+	v := lib.inventory_violation(id, sites, d)
+}

@@ -1,0 +1,46 @@
+package sovereign.rules.certification_test
+
+import data.sovereign.fixtures_test as fx
+
+test_required_certification_held if {
+	fx.allowed("health-de", "de-1")
+}
+
+test_required_certification_missing if {
+	d := fx.placement(["health-de"], ["no-1"])
+	d.violations == [{
+		"site": "no-1", "dataset": "health-de", "rule": "dataset.required_certification",
+		"message": "Dataset health-de requires a current C5 certification: site no-1 holds no C5 certification.",
+		"citation": "Dataset certification policy (contractual)",
+	}]
+}
+
+test_required_certification_expired if {
+	d := fx.placement(["health-de"], ["fr-old"])
+	fx.message_at(d, "fr-old", "dataset.required_certification") == "Dataset health-de requires a current C5 certification: site fr-old's C5 certification was valid only until 2025-12-31 (decision date 2026-11-27)."
+}
+
+test_certificate_valid_through_its_last_day if {
+	fx.allowed_at("health-de", "de-1", "2027-06-30T23:59:59Z")
+	not fx.allowed_at("health-de", "de-1", "2027-07-01T00:00:00Z")
+	fx.allowed_at("health-de", "fr-old", "2025-12-31T12:00:00Z")
+}
+
+test_certificate_without_expiry_counts if {
+	d := {"id": "iso", "classification": "internal", "required_certifications": ["ISO27001"]}
+	decision := data.sovereign.placement.decision with input as {"kind": "placement", "time": fx.now, "datasets": [d], "candidates": ["de-1", "us-1", "no-1"]}
+		with data.inventory as fx.inventory
+	{v.site | some v in decision.violations} == {"no-1"}
+}
+
+test_each_missing_scheme_is_reported if {
+	d := fx.placement(["two-certs"], ["de-1"])
+	{v.message | some v in d.violations} == {"Dataset two-certs requires a current SecNumCloud certification: site de-1 holds no SecNumCloud certification."}
+	d2 := fx.placement(["two-certs"], ["no-1"])
+	count(d2.violations) == 2
+}
+
+test_certifications_bind_stored_copies_only if {
+	fx.violation_rules(fx.transfer(["two-certs"], "de-1", "no-1", {"type": "migrate"})) == {"dataset.required_certification"}
+	fx.transfer(["two-certs"], "de-1", "no-1", {"type": "remote-access"}).violations == []
+}
