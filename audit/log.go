@@ -1,0 +1,372 @@
+package audit
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/transparency-dev/tessera"
+	"github.com/transparency-dev/tessera/storage/posix"
+	"golang.org/x/mod/sumdb/note"
+)
+
+var (
+	// ErrUnavailable means the log could not durably take a record: storage
+	// failed, the log is overloaded (it wraps tessera.ErrPushback then), the
+	// context ended first, or the log is closed. Nothing may be answered as
+	// decided: the API maps it to 503 Service Unavailable with Retry-After.
+	//
+	// When the context ends first, the record may still be sequenced later;
+	// the log then holds a decision that was never answered, which errs on
+	// the side of the auditor.
+	ErrUnavailable = errors.New("audit log unavailable")
+	// ErrInvalidRecord means the record itself is wrong (unknown kind, request
+	// that is not JSON, too large): a bug in the caller, 500.
+	ErrInvalidRecord = errors.New("invalid audit record")
+	// ErrNotFound means no entry has that index yet, or a proof was asked for
+	// a tree size the log has not published: 404.
+	ErrNotFound = errors.New("audit entry not found")
+)
+
+// MaxEntrySize is the largest log entry (signed envelope) in bytes, the
+// C2SP tlog-tiles limit.
+const MaxEntrySize = tessera.DefaultEntrySizeLimit
+
+// Defaults for Options, chosen by the benchmarks in BENCHMARKS.md. Appends
+// are grouped when the previous batch is done (group commit, see
+// groupCommitter), so a lone writer pays one write, and concurrent writers
+// share one fsync per batch of up to BatchMaxSize.
+const (
+	DefaultBatchMaxSize       = 256
+	DefaultBatchMaxAge        = 250 * time.Microsecond
+	DefaultCheckpointInterval = 100 * time.Millisecond // the POSIX driver's minimum
+)
+
+// Options configure Open. The zero value of each field but DataDir picks the
+// default.
+type Options struct {
+	// DataDir holds the keys and the log (DataDir/log). Created 0700.
+	DataDir string
+	// Origin is the log's name, the first line of its checkpoints. Empty
+	// means the existing log key's origin, or "sovereign/<hostname>" for a new
+	// log. A configured origin that differs from the key's is an error.
+	Origin string
+	// SigningKey signs records: "" for DataDir/signing.key (an Ed25519 key
+	// created 0600 on first start), the path of a PEM private key, or a KMS
+	// URI (awskms://, gcpkms://, azurekms://, hashivault://; the provider
+	// must be linked in, see package audit/kms).
+	SigningKey string
+	// Passphrase returns the passphrase of an encrypted signing key file, and
+	// encrypts the default key when it is created. Nil or an empty result
+	// means none. The command line uses PassphraseFromEnv.
+	Passphrase func() ([]byte, error)
+	// Redact lists request fields replaced by "[redacted]" before signing:
+	// top-level names or dotted paths (see Redact).
+	Redact []string
+	// BatchMaxSize bounds a sequencing batch (one write and fsync). Appends
+	// that arrive while a batch is being written form the next batch.
+	// BatchMaxAge is how long Tessera holds a batch open for the rest of its
+	// group once the first entry is handed over; it only needs to cover that
+	// hand-over.
+	BatchMaxSize uint
+	BatchMaxAge  time.Duration
+	// CheckpointInterval is how often a grown tree gets a new signed
+	// checkpoint (at least 100ms); an entry's inclusion proof is available
+	// once a checkpoint covers it.
+	CheckpointInterval time.Duration
+	// PushbackMaxOutstanding caps entries sequenced but not yet integrated
+	// before Append fails with ErrUnavailable (tessera.ErrPushback).
+	PushbackMaxOutstanding uint
+}
+
+func (o Options) withDefaults() (Options, error) {
+	if o.DataDir == "" {
+		return o, errors.New("audit: DataDir is required")
+	}
+	if o.BatchMaxSize == 0 {
+		o.BatchMaxSize = DefaultBatchMaxSize
+	}
+	if o.BatchMaxAge == 0 {
+		o.BatchMaxAge = DefaultBatchMaxAge
+	}
+	if o.CheckpointInterval == 0 {
+		o.CheckpointInterval = DefaultCheckpointInterval
+	}
+	if o.PushbackMaxOutstanding == 0 {
+		o.PushbackMaxOutstanding = tessera.DefaultPushbackMaxOutstanding
+	}
+	var errs []error
+	if o.BatchMaxAge < 0 {
+		errs = append(errs, fmt.Errorf("BatchMaxAge %v is negative", o.BatchMaxAge))
+	}
+	if o.CheckpointInterval < DefaultCheckpointInterval {
+		errs = append(errs, fmt.Errorf("CheckpointInterval %v is below the minimum %v", o.CheckpointInterval, DefaultCheckpointInterval))
+	}
+	for _, p := range o.Redact {
+		if !validRedactPath(p) {
+			errs = append(errs, fmt.Errorf("redact path %q is empty or has an empty segment", p))
+		}
+	}
+	if len(errs) > 0 {
+		return o, fmt.Errorf("audit: invalid options: %w", errors.Join(errs...))
+	}
+	return o, nil
+}
+
+// LogValue lets Options be logged: no secrets, just where keys come from.
+func (o Options) LogValue() slog.Value {
+	key := o.SigningKey
+	if key == "" {
+		key = filepath.Join(o.DataDir, SigningKeyFile)
+	}
+	return slog.GroupValue(
+		slog.String("data_dir", o.DataDir),
+		slog.String("origin", o.Origin),
+		slog.String("signing_key", key),
+		slog.Bool("passphrase", o.Passphrase != nil),
+		slog.Any("redact", o.Redact),
+		slog.Uint64("batch_max_size", uint64(o.BatchMaxSize)),
+		slog.Duration("batch_max_age", o.BatchMaxAge),
+		slog.Duration("checkpoint_interval", o.CheckpointInterval),
+	)
+}
+
+// Log is the signed, append-only audit log of one site.
+type Log struct {
+	opts     Options
+	logDir   string
+	sealer   *sealer
+	appender *tessera.Appender
+	// committer groups concurrent appends into one sequencing batch.
+	committer *groupCommitter
+	shutdown  func(context.Context) error
+	reader    tessera.LogReader
+	cancel    context.CancelFunc
+
+	origin  string
+	vkey    string
+	noteV   note.Verifier
+	pubPEM  []byte
+	keySet  *KeySet
+	closed  atomic.Bool
+	closeMu sync.Mutex
+	doneErr error
+	done    bool
+}
+
+// Receipt says where a record landed.
+type Receipt struct {
+	// Index is the record's position in the log.
+	Index uint64 `json:"index"`
+	// EntrySHA256 is the hex SHA-256 of the log entry bytes (the envelope).
+	EntrySHA256 string `json:"entry_sha256"`
+}
+
+// Open opens the log in opts.DataDir, creating keys and the log on first
+// start and continuing the existing log afterwards. A data directory that
+// cannot be written is ErrUnavailable.
+func Open(ctx context.Context, opts Options) (*Log, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	logDir := filepath.Join(o.DataDir, LogDir)
+	for _, dir := range []string{o.DataDir, logDir} {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		if err := probeWritable(dir); err != nil {
+			return nil, fmt.Errorf("%w: %s is not writable: %w", ErrUnavailable, dir, err)
+		}
+	}
+	sv, err := loadSigner(ctx, o.DataDir, o.SigningKey, o.Passphrase)
+	if err != nil {
+		return nil, err
+	}
+	s, err := newSealer(sv)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := sv.PublicKey()
+	if err != nil {
+		return nil, fmt.Errorf("signing key: %w", err)
+	}
+	pubPEM, err := recordPublicKey(o.DataDir, pub)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrUnavailable, SigningPublicKeysFile, err)
+	}
+	pubs, err := ParsePublicKeys(pubPEM)
+	if err != nil {
+		return nil, err
+	}
+	keySet, err := NewKeySet(pubs...)
+	if err != nil {
+		return nil, err
+	}
+	noteSigner, vkey, err := loadLogKey(o.DataDir, o.Origin)
+	if err != nil {
+		return nil, err
+	}
+	noteV, err := NoteVerifier(vkey)
+	if err != nil {
+		return nil, err
+	}
+
+	driver, err := posix.New(ctx, posix.Config{Path: logDir})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	// The appender's background work outlives Open's context; Close ends it.
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	appender, shutdown, reader, err := tessera.NewAppender(bg, driver, tessera.NewAppendOptions().
+		WithCheckpointSigner(noteSigner).
+		WithBatching(o.BatchMaxSize, o.BatchMaxAge).
+		WithCheckpointInterval(o.CheckpointInterval).
+		WithPushback(o.PushbackMaxOutstanding))
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return &Log{
+		opts:      o,
+		logDir:    logDir,
+		sealer:    s,
+		appender:  appender,
+		committer: newGroupCommitter(appender.Add, int(o.BatchMaxSize)),
+		shutdown:  shutdown,
+		reader:    reader,
+		cancel:    cancel,
+		origin:    noteSigner.Name(),
+		vkey:      vkey,
+		noteV:     noteV,
+		pubPEM:    pubPEM,
+		keySet:    keySet,
+	}, nil
+}
+
+// probeWritable creates, syncs and removes a file in dir: an Open that
+// succeeds on a read-only or full file system would fail every decision.
+func probeWritable(dir string) error {
+	f, err := os.CreateTemp(dir, ".probe*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write([]byte("sovereign")); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// Append signs r and appends it, returning once the entry is durably
+// sequenced and integrated into the tree (fsync'd; its checkpoint follows
+// within CheckpointInterval). It fills r.ID, r.Time and r.RequestSHA256 when
+// empty, and canonicalizes and redacts r.Request. Errors wrap ErrUnavailable
+// (503) or ErrInvalidRecord (500).
+func (l *Log) Append(ctx context.Context, r *Record) (Receipt, error) {
+	if l.closed.Load() {
+		return Receipt{}, fmt.Errorf("%w: log is closed", ErrUnavailable)
+	}
+	if err := ctx.Err(); err != nil {
+		return Receipt{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	if err := r.prepare(time.Now(), l.opts.Redact); err != nil {
+		return Receipt{}, err
+	}
+	entry, err := l.sealer.seal(r)
+	if err != nil {
+		return Receipt{}, err
+	}
+	if len(entry) > MaxEntrySize {
+		return Receipt{}, fmt.Errorf("%w: entry of %d bytes exceeds %d", ErrInvalidRecord, len(entry), MaxEntrySize)
+	}
+	sum := sha256.Sum256(entry)
+	receipt := Receipt{EntrySHA256: hex.EncodeToString(sum[:])}
+
+	p := &pendingAppend{ctx: ctx, entry: tessera.NewEntry(entry), result: make(chan appendResult, 1)}
+	if !l.committer.submit(p) {
+		return Receipt{}, fmt.Errorf("%w: log is closed", ErrUnavailable)
+	}
+	select {
+	case res := <-p.result:
+		if res.err != nil {
+			return Receipt{}, fmt.Errorf("%w: append: %w", ErrUnavailable, res.err)
+		}
+		receipt.Index = res.idx.Index
+		return receipt, nil
+	case <-ctx.Done():
+		return Receipt{}, fmt.Errorf("%w: append: %w", ErrUnavailable, ctx.Err())
+	}
+}
+
+// Close waits until every appended entry is covered by a published
+// checkpoint, then stops the log. Appends after Close fail with
+// ErrUnavailable. Close is idempotent.
+func (l *Log) Close(ctx context.Context) error {
+	l.closeMu.Lock()
+	defer l.closeMu.Unlock()
+	if l.done {
+		return l.doneErr
+	}
+	l.closed.Store(true)
+	l.committer.close()
+	err := l.shutdown(ctx)
+	l.cancel()
+	if err != nil {
+		err = fmt.Errorf("audit: close: %w", err)
+	}
+	l.done, l.doneErr = true, err
+	return err
+}
+
+// Origin is the log's name, the first line of its checkpoints.
+func (l *Log) Origin() string { return l.origin }
+
+// VerifierKey is the note verifier key of the checkpoints (log.vkey), for
+// auditors: "<origin>+<hash>+<base64 key>".
+func (l *Log) VerifierKey() string { return l.vkey }
+
+// PublicKeysPEM is the PEM public key of every key that signed this log's
+// records (signing.pub), for auditors.
+func (l *Log) PublicKeysPEM() []byte { return l.pubPEM }
+
+// KeyID is the id of the key signing new records.
+func (l *Log) KeyID() string { return l.sealer.keyID }
+
+// Dir is the directory holding the log's tiles and checkpoint.
+func (l *Log) Dir() string { return l.logDir }
+
+// Size is the number of entries durably integrated into the log.
+func (l *Log) Size(ctx context.Context) (uint64, error) {
+	n, err := l.reader.IntegratedSize(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return n, nil
+}
+
+// Ready reports why the log cannot take records now, or nil: closed, or its
+// directory no longer writable (a full or read-only file system). It writes and
+// syncs a probe file, so call it at probe rates, not per request.
+func (l *Log) Ready() error {
+	if l.closed.Load() {
+		return fmt.Errorf("%w: log is closed", ErrUnavailable)
+	}
+	if err := probeWritable(l.logDir); err != nil {
+		return fmt.Errorf("%w: %s is not writable: %w", ErrUnavailable, l.logDir, err)
+	}
+	return nil
+}

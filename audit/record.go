@@ -1,0 +1,294 @@
+package audit
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+)
+
+// Kind names what a record is about.
+type Kind string
+
+// The kinds of record the log holds.
+const (
+	KindPlacement           Kind = "decision.placement"
+	KindTransfer            Kind = "decision.transfer"
+	KindAdmission           Kind = "admission"
+	KindOverride            Kind = "override"
+	KindBundleActivation    Kind = "bundle.activation"
+	KindBundleRefusal       Kind = "bundle.refusal"
+	KindInventoryActivation Kind = "inventory.activation"
+	KindInventoryRefusal    Kind = "inventory.refusal"
+	KindAccessDenied        Kind = "access.denied"
+)
+
+// Kinds lists every record kind, in a stable order.
+var Kinds = []Kind{
+	KindPlacement, KindTransfer, KindAdmission, KindOverride,
+	KindBundleActivation, KindBundleRefusal,
+	KindInventoryActivation, KindInventoryRefusal, KindAccessDenied,
+}
+
+// Valid reports whether k is one of Kinds.
+func (k Kind) Valid() bool {
+	for _, known := range Kinds {
+		if k == known {
+			return true
+		}
+	}
+	return false
+}
+
+// Record is one entry of the audit log (DESIGN §5). Personal data does not
+// belong in a record: inventory ids and digests do; fields of the request that
+// might carry it are redacted (Options.Redact) before signing.
+type Record struct {
+	// ID is a UUIDv7; Append assigns one when empty. For a decision it is the
+	// decision_id the API answers with.
+	ID string
+	// Time is when the event happened; Append sets it when zero. Encoded as
+	// RFC 3339 with nanoseconds, in UTC.
+	Time time.Time
+	Kind Kind
+	// Principal is who asked (a Cedar principal such as `Tenant::"acme"`), or
+	// "system" for the service's own events.
+	Principal string
+	// RequestSHA256 is the hex SHA-256 of the canonical JSON of the request
+	// before redaction. Append computes it from Request when empty.
+	RequestSHA256 string
+	// Request is the request as JSON; Append canonicalizes and redacts it.
+	Request json.RawMessage
+	// Result is the answer (a decision, a refusal reason) as JSON.
+	Result json.RawMessage
+	// Bundle is the active policy bundle.
+	Bundle BundleRef
+	// InventoryRevision is the digest of the active inventory ("sha256:…").
+	InventoryRevision string
+	// EngineVersion is the version of the binary that decided.
+	EngineVersion string
+	// Links relate this record to others, e.g. an override to the decision it
+	// overrides: {Rel: "overrides", ID: "<decision id>"}.
+	Links []Link
+}
+
+// BundleRef names a policy bundle by revision and content digest.
+type BundleRef struct {
+	Revision string `json:"revision,omitempty"`
+	Digest   string `json:"digest,omitempty"`
+}
+
+// Link points from a record to another record by id.
+type Link struct {
+	Rel string `json:"rel"`
+	ID  string `json:"id"`
+}
+
+// recordJSON is the wire form of Record; field names are the documented
+// record format (docs/audit.md).
+type recordJSON struct {
+	ID                string          `json:"id"`
+	Time              string          `json:"time"`
+	Kind              Kind            `json:"kind"`
+	Principal         string          `json:"principal"`
+	RequestSHA256     string          `json:"request_sha256,omitempty"`
+	Request           json.RawMessage `json:"request,omitempty"`
+	Result            json.RawMessage `json:"result,omitempty"`
+	Bundle            *BundleRef      `json:"bundle,omitempty"`
+	InventoryRevision string          `json:"inventory_revision,omitempty"`
+	EngineVersion     string          `json:"engine_version"`
+	Links             []Link          `json:"links,omitempty"`
+}
+
+// MarshalJSON encodes r in its canonical form (see Canonicalize).
+func (r Record) MarshalJSON() ([]byte, error) {
+	return r.encode(false)
+}
+
+// encode writes the canonical record directly, members in sorted key order.
+// With canonicalParts, Request and Result are known canonical (prepare made
+// them so) and are copied as they are.
+func (r *Record) encode(canonicalParts bool) ([]byte, error) {
+	req, res := r.Request, r.Result
+	if !canonicalParts {
+		var err error
+		if len(req) > 0 {
+			if req, err = Canonicalize(req); err != nil {
+				return nil, fmt.Errorf("request: %w", err)
+			}
+		}
+		if len(res) > 0 {
+			if res, err = Canonicalize(res); err != nil {
+				return nil, fmt.Errorf("result: %w", err)
+			}
+		}
+	}
+	var b bytes.Buffer
+	b.Grow(256 + len(req) + len(res))
+	b.WriteByte('{')
+	if r.Bundle != (BundleRef{}) {
+		b.WriteString(`"bundle":{`)
+		sep := ""
+		if r.Bundle.Digest != "" {
+			b.WriteString(`"digest":`)
+			writeCanonString(&b, r.Bundle.Digest)
+			sep = ","
+		}
+		if r.Bundle.Revision != "" {
+			b.WriteString(sep + `"revision":`)
+			writeCanonString(&b, r.Bundle.Revision)
+		}
+		b.WriteString("},")
+	}
+	b.WriteString(`"engine_version":`)
+	writeCanonString(&b, r.EngineVersion)
+	b.WriteString(`,"id":`)
+	writeCanonString(&b, r.ID)
+	if r.InventoryRevision != "" {
+		b.WriteString(`,"inventory_revision":`)
+		writeCanonString(&b, r.InventoryRevision)
+	}
+	b.WriteString(`,"kind":`)
+	writeCanonString(&b, string(r.Kind))
+	if len(r.Links) > 0 {
+		b.WriteString(`,"links":[`)
+		for i, l := range r.Links {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(`{"id":`)
+			writeCanonString(&b, l.ID)
+			b.WriteString(`,"rel":`)
+			writeCanonString(&b, l.Rel)
+			b.WriteByte('}')
+		}
+		b.WriteByte(']')
+	}
+	b.WriteString(`,"principal":`)
+	writeCanonString(&b, r.Principal)
+	if len(req) > 0 {
+		b.WriteString(`,"request":`)
+		b.Write(req)
+	}
+	if r.RequestSHA256 != "" {
+		b.WriteString(`,"request_sha256":`)
+		writeCanonString(&b, r.RequestSHA256)
+	}
+	if len(res) > 0 {
+		b.WriteString(`,"result":`)
+		b.Write(res)
+	}
+	b.WriteString(`,"time":`)
+	writeCanonString(&b, r.Time.UTC().Format(time.RFC3339Nano))
+	b.WriteByte('}')
+	if !utf8.Valid(b.Bytes()) {
+		return nil, errors.New("record has invalid UTF-8")
+	}
+	return b.Bytes(), nil
+}
+
+// UnmarshalJSON decodes the wire form of a record.
+func (r *Record) UnmarshalJSON(b []byte) error {
+	// Unknown fields are accepted so that older verifiers read newer records.
+	var w recordJSON
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	t, err := time.Parse(time.RFC3339Nano, w.Time)
+	if err != nil {
+		return fmt.Errorf("record time: %w", err)
+	}
+	*r = Record{
+		ID:                w.ID,
+		Time:              t,
+		Kind:              w.Kind,
+		Principal:         w.Principal,
+		RequestSHA256:     w.RequestSHA256,
+		Request:           w.Request,
+		Result:            w.Result,
+		InventoryRevision: w.InventoryRevision,
+		EngineVersion:     w.EngineVersion,
+		Links:             w.Links,
+	}
+	if w.Bundle != nil {
+		r.Bundle = *w.Bundle
+	}
+	return nil
+}
+
+// RequestDigest returns the hex SHA-256 of the canonical form of a request.
+func RequestDigest(request json.RawMessage) (string, error) {
+	c, err := Canonicalize(request)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(c)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// prepare fills in the defaults Append promises (ID, Time, RequestSHA256),
+// canonicalizes Request and Result, redacts Request, and checks the record.
+func (r *Record) prepare(now time.Time, redact []string) error {
+	if r.ID == "" {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return fmt.Errorf("record id: %w", err)
+		}
+		r.ID = id.String()
+	}
+	if r.Time.IsZero() {
+		r.Time = now
+	}
+	r.Time = r.Time.UTC()
+	if len(r.Request) > 0 {
+		c, err := Canonicalize(r.Request)
+		if err != nil {
+			return fmt.Errorf("%w: request: %w", ErrInvalidRecord, err)
+		}
+		if r.RequestSHA256 == "" {
+			sum := sha256.Sum256(c)
+			r.RequestSHA256 = hex.EncodeToString(sum[:])
+		}
+		if r.Request, err = Redact(c, redact); err != nil {
+			return fmt.Errorf("%w: request: %w", ErrInvalidRecord, err)
+		}
+	}
+	if len(r.Result) > 0 {
+		c, err := Canonicalize(r.Result)
+		if err != nil {
+			return fmt.Errorf("%w: result: %w", ErrInvalidRecord, err)
+		}
+		r.Result = c
+	}
+	return r.validate()
+}
+
+func (r *Record) validate() error {
+	var errs []error
+	if _, err := uuid.Parse(r.ID); err != nil {
+		errs = append(errs, fmt.Errorf("id %q is not a UUID", r.ID))
+	}
+	if !r.Kind.Valid() {
+		errs = append(errs, fmt.Errorf("kind %q is not a record kind", r.Kind))
+	}
+	if r.RequestSHA256 != "" {
+		if b, err := hex.DecodeString(r.RequestSHA256); err != nil || len(b) != sha256.Size {
+			errs = append(errs, fmt.Errorf("request_sha256 %q is not a hex SHA-256", r.RequestSHA256))
+		}
+	}
+	for i, l := range r.Links {
+		if l.Rel == "" || l.ID == "" {
+			errs = append(errs, fmt.Errorf("links[%d]: rel and id are required", i))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %w", ErrInvalidRecord, errors.Join(errs...))
+	}
+	return nil
+}
