@@ -1,0 +1,172 @@
+// Package api serves Sovereign over HTTP: the decision endpoints, the audit log's
+// read API, health, metrics and the OpenAPI document. gin only routes; the server
+// owns its http.Server, its timeouts and its shutdown.
+package api
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sovereign-engine/sovereign/audit"
+	"github.com/sovereign-engine/sovereign/engine"
+)
+
+//go:embed openapi.yaml
+var openAPIDocument []byte
+
+// DefaultMaxBodyBytes caps a request body (413 past it).
+const DefaultMaxBodyBytes = 1 << 20
+
+// DecisionLog records a decision durably and returns where it sits in the log. A
+// decision is answered only after this returns without error (fail closed).
+type DecisionLog interface {
+	LogDecision(ctx context.Context, entry DecisionEntry) (engine.AuditReceipt, error)
+}
+
+// DecisionEntry is what the log keeps of one decision.
+type DecisionEntry struct {
+	Kind      string
+	Principal string
+	Request   []byte // the request body as received
+	Decision  *engine.Decision
+}
+
+// Config is checked once by New.
+type Config struct {
+	Engine *engine.Engine
+	// Audit is the signed log: decisions are recorded in it and its read API
+	// is served.
+	Audit *audit.Log
+	// Log records decisions; default AuditDecisionLog{Audit}.
+	Log          DecisionLog
+	MaxBodyBytes int64         // default DefaultMaxBodyBytes
+	LogTimeout   time.Duration // how long a decision may wait for the log; default 5s
+	Logger       *slog.Logger
+	// Ready reports why the server cannot serve decisions, or nil when it can;
+	// default Audit.Ready.
+	Ready func() error
+	// Extra lets other rooms (the audit read API) add routes.
+	Extra func(r *gin.Engine)
+}
+
+// Server is the HTTP face of Sovereign.
+type Server struct {
+	cfg     Config
+	router  *gin.Engine
+	metrics *metrics
+}
+
+// New validates the configuration and builds the routes.
+func New(cfg Config) (*Server, error) {
+	if cfg.Engine == nil {
+		return nil, errors.New("api: an engine is required")
+	}
+	if cfg.Audit == nil {
+		return nil, errors.New("api: an audit log is required: decisions are never answered unlogged")
+	}
+	if cfg.Log == nil {
+		cfg.Log = AuditDecisionLog{Log: cfg.Audit}
+	}
+	if cfg.Ready == nil {
+		cfg.Ready = cfg.Audit.Ready
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.LogTimeout <= 0 {
+		cfg.LogTimeout = 5 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.ContextWithFallback = true
+	r.HandleMethodNotAllowed = true
+	if err := r.SetTrustedProxies(nil); err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
+	s := &Server{cfg: cfg, router: r, metrics: newMetrics()}
+	r.Use(s.recoverPanic, s.metrics.middleware)
+	r.NoRoute(notFound)
+	r.NoMethod(methodNotAllowed)
+
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/readyz", s.readyz)
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})))
+	r.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", openAPIDocument) })
+	v1 := r.Group("/v1")
+	v1.POST("/decisions/placement", s.placement)
+	v1.POST("/decisions/transfer", s.transfer)
+	s.auditRoutes(v1)
+	if cfg.Extra != nil {
+		cfg.Extra(r)
+	}
+	return s, nil
+}
+
+// Handler is the server's routes, for tests and embedding.
+func (s *Server) Handler() http.Handler { return s.router }
+
+// Routes lists method and path of every route served.
+func (s *Server) Routes() []gin.RouteInfo { return s.router.Routes() }
+
+func (s *Server) readyz(c *gin.Context) {
+	if s.cfg.Ready != nil {
+		if err := s.cfg.Ready(); err != nil {
+			abortWithError(c, http.StatusServiceUnavailable, CodeNotReady, err.Error())
+			return
+		}
+	}
+	p := s.cfg.Engine.Policy()
+	c.JSON(http.StatusOK, gin.H{"status": "ready", "bundle": p.Info(), "inventory_revision": s.cfg.Engine.Inventory().Revision})
+}
+
+func (s *Server) recoverPanic(c *gin.Context) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.cfg.Logger.Error("panic serving request", "path", c.FullPath(), "panic", v)
+			abortWithError(c, http.StatusInternalServerError, CodeInternal, "internal error")
+		}
+	}()
+	c.Next()
+}
+
+// Serve listens on addr until ctx is done, then shuts down gracefully: it stops
+// accepting, lets requests in flight finish (up to drain), and returns.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, drain time.Duration) error {
+	srv := &http.Server{
+		Handler:           s.router,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
