@@ -18,6 +18,7 @@
 #          KINDS="placement transfer"
 #          SOV_ADDR=127.0.0.1:18181 OPA_ADDR=127.0.0.1:18282
 #          SKIP_BUILD=1       reuse bin/sovereign, bin/opa, bin/loadgen
+#          OPA_GOGC=400       run OPA with this GOGC (default: OPA's own default, 100)
 # Output:  a summary table on stdout; every run's report in .bench/loadtest.json;
 #          per-phase JSON lines and server logs in .bench/.
 # Needs:   go, curl, jq. Sovereign's figures include its audit log: every decision is
@@ -94,7 +95,9 @@ echo "== start servers"
 # OPA loads policies/ as plain files, not as a bundle: reference/data.json then lands at
 # data.reference (as in the bundle) and the inventory file, {"inventory": ...}, at
 # data.inventory, which a bundle with roots [sovereign, reference] could not take.
-bin/opa run --server --addr "$OPA_ADDR" --log-level error \
+# OPA_GOGC gives OPA the Go GC target Sovereign's serve uses by default (400), for a
+# comparison at equal GC settings; unset, each server runs with its own default.
+env ${OPA_GOGC:+GOGC=$OPA_GOGC} bin/opa run --server --addr "$OPA_ADDR" --log-level error \
 	policies/ "$BENCH/inventory.json" >"$BENCH/opa.log" 2>&1 &
 opa_pid=$!
 pids+=("$opa_pid")
