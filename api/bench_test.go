@@ -10,8 +10,7 @@ import (
 // BenchmarkPlacementEndToEnd is one placement over HTTP on loopback, decided,
 // signed and durably logged, with 16 clients in parallel.
 func BenchmarkPlacementEndToEnd(b *testing.B) {
-	t := &testing.T{}
-	ts := newTestServer(t)
+	ts := newTestServer(b)
 	body := []byte(`{"dataset": "customer-pii-eu", "operation": "store", "at": "2026-06-01T00:00:00Z"}`)
 	client := ts.Client()
 	client.Transport.(*http.Transport).MaxIdleConnsPerHost = 64

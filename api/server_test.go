@@ -29,7 +29,7 @@ type testServer struct {
 	api   *api.Server
 }
 
-func newTestServer(t *testing.T, mutate ...func(*api.Config)) *testServer {
+func newTestServer(t testing.TB, mutate ...func(*api.Config)) *testServer {
 	t.Helper()
 	ctx := context.Background()
 	p, err := engine.LoadPolicyFS(policies.Bundle)

@@ -20,11 +20,13 @@ func envInt(name string, def int) int {
 	return def
 }
 
-// benchOptions applies AUDIT_BENCH_BATCH_SIZE and AUDIT_BENCH_BATCH_AGE_US,
+// benchOptions applies AUDIT_BENCH_BATCH_SIZE, AUDIT_BENCH_BATCH_AGE_US and
+// AUDIT_BENCH_CHECKPOINT_MS,
 // for tuning sweeps; unset means the package defaults.
 func benchOptions(o *Options) {
 	o.BatchMaxSize = uint(envInt("AUDIT_BENCH_BATCH_SIZE", 0))
 	o.BatchMaxAge = time.Duration(envInt("AUDIT_BENCH_BATCH_AGE_US", 0)) * time.Microsecond
+	o.CheckpointInterval = time.Duration(envInt("AUDIT_BENCH_CHECKPOINT_MS", 0)) * time.Millisecond
 }
 
 // BenchmarkAppend measures durable appends of signed records (sign, encode,

@@ -238,7 +238,7 @@ decision := {"violations": [], "obligations": []} if { input.never }`,
 
 func TestLoadPolicyRefusals(t *testing.T) {
 	cases := map[string]map[string]string{
-		"does not compile": {"p.rego": "package sovereign.placement\ndecision := {\n"},
+		"does not compile":         {"p.rego": "package sovereign.placement\ndecision := {\n"},
 		"lacks the transfer query": {"p.rego": "package sovereign.placement\ndecision := {\"violations\": [], \"obligations\": []}\n"},
 		"claims data.inventory": {
 			".manifest": `{"roots": ["inventory"]}`,
