@@ -2,10 +2,12 @@ package audit
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -27,6 +29,17 @@ func benchOptions(o *Options) {
 	o.BatchMaxSize = uint(envInt("AUDIT_BENCH_BATCH_SIZE", 0))
 	o.BatchMaxAge = time.Duration(envInt("AUDIT_BENCH_BATCH_AGE_US", 0)) * time.Microsecond
 	o.CheckpointInterval = time.Duration(envInt("AUDIT_BENCH_CHECKPOINT_MS", 0)) * time.Millisecond
+}
+
+// benchRecord is testRecord, its result padded to AUDIT_BENCH_RECORD_BYTES
+// (a placement over the 21 demo sites makes a record of about 4 KB).
+func benchRecord(i int) *Record {
+	r := testRecord(i)
+	if n := envInt("AUDIT_BENCH_RECORD_BYTES", 0); n > len(r.Result) {
+		pad := strings.Repeat("x", n-len(r.Result))
+		r.Result = json.RawMessage(`{"allowed": true, "padding": "` + pad + `"}`)
+	}
+	return r
 }
 
 // BenchmarkAppend measures durable appends of signed records (sign, encode,
@@ -56,7 +69,7 @@ func BenchmarkAppend(b *testing.B) {
 							return
 						}
 						t0 := time.Now()
-						if _, err := l.Append(ctx, testRecord(int(i))); err != nil {
+						if _, err := l.Append(ctx, benchRecord(int(i))); err != nil {
 							failed.Add(1)
 						}
 						lat[i] = time.Since(t0)
