@@ -62,10 +62,14 @@ func (s *Server) answer(c *gin.Context, kind string, body []byte, d *engine.Deci
 	defer cancel()
 	receipt, err := s.cfg.Log.LogDecision(ctx, DecisionEntry{Kind: kind, Principal: principal(c), Request: body, Decision: d})
 	if err != nil {
+		s.logFailure.Store(&err)
 		s.cfg.Logger.Error("audit log refused a decision; not answering it", "kind", kind, "decision_id", d.DecisionID, "err", err)
 		c.Header("Retry-After", "1")
 		abortWithError(c, http.StatusServiceUnavailable, CodeAuditUnavailable, "the decision could not be recorded in the audit log, so it is not answered: "+err.Error())
 		return
+	}
+	if s.logFailure.Load() != nil {
+		s.logFailure.Store(nil)
 	}
 	d.Audit = &receipt
 	s.metrics.decision(kind, d.Allowed)

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -63,6 +64,10 @@ type Server struct {
 	cfg     Config
 	router  *gin.Engine
 	metrics *metrics
+	// logFailure is the last error of the decision log, cleared by the next
+	// success: /readyz reports it, so an operator sees why decisions get 503
+	// even when the log's own probe passes (a failure deeper in its tree).
+	logFailure atomic.Pointer[error]
 }
 
 // New validates the configuration and builds the routes.
@@ -126,6 +131,10 @@ func (s *Server) readyz(c *gin.Context) {
 			abortWithError(c, http.StatusServiceUnavailable, CodeNotReady, err.Error())
 			return
 		}
+	}
+	if errp := s.logFailure.Load(); errp != nil {
+		abortWithError(c, http.StatusServiceUnavailable, CodeNotReady, "the last decision could not be recorded in the audit log: "+(*errp).Error())
+		return
 	}
 	p := s.cfg.Engine.Policy()
 	c.JSON(http.StatusOK, gin.H{"status": "ready", "bundle": p.Info(), "inventory_revision": s.cfg.Engine.Inventory().Revision})

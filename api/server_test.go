@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -509,3 +511,33 @@ func TestAuditReadAPI(t *testing.T) {
 }
 
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
+
+// A log whose storage breaks under a running server: decisions get 503, nothing
+// is answered unlogged, and /readyz says why.
+func TestUnwritableLogStorage(t *testing.T) {
+	ts := newTestServer(t)
+	body := []byte(`{"dataset": "customer-pii-eu", "operation": "store", "candidates": ["fra-1"]}`)
+	if status, b := ts.post(t, "/v1/decisions/placement", "application/json", body); status != 200 {
+		t.Fatalf("before: %d %s", status, b)
+	}
+	// Root ignores permissions, so break the tree instead: the tile directory
+	// becomes a regular file, and no tile can be written.
+	tiles := filepath.Join(ts.audit.Dir(), "tile")
+	if err := os.Rename(tiles, tiles+".moved"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tiles, []byte("not a directory"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	status, b := ts.post(t, "/v1/decisions/placement", "application/json", body)
+	if status != http.StatusServiceUnavailable || decodeError(t, b).Code != api.CodeAuditUnavailable {
+		t.Fatalf("decision on broken storage: %d %s", status, b)
+	}
+	if bytes.Contains(b, []byte(`"allowed"`)) {
+		t.Fatalf("an unlogged decision leaked: %s", b)
+	}
+	status, b = ts.get(t, "/readyz")
+	if status != http.StatusServiceUnavailable || !strings.Contains(string(b), "audit log") {
+		t.Fatalf("readyz must say why: %d %s", status, b)
+	}
+}
