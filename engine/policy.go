@@ -1,22 +1,16 @@
 package engine
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"sort"
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/bundle"
-)
 
-// DefaultBundleSizeLimit caps how much a bundle may expand to when read.
-const DefaultBundleSizeLimit = 64 << 20
+	"github.com/sovereign-engine/sovereign/bundles"
+)
 
 // Policy is a compiled policy bundle: compiled once, then shared by every prepared
 // query built on it. It is immutable.
@@ -49,38 +43,22 @@ func LoadPolicyFS(fsys fs.FS) (*Policy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open bundle: %w", err)
 	}
-	return readPolicy(loader)
+	b, err := bundles.ReadFrom(loader, nil)
+	if err != nil {
+		return nil, err
+	}
+	return CompilePolicy(b)
 }
 
 // LoadPolicy reads a bundle from a directory or an OPA bundle tarball (.tar.gz).
-// Signature verification arrives with signed bundles; until then bundles are
-// read unverified.
-func LoadPolicy(path string) (*Policy, error) {
-	st, err := os.Stat(path)
+// With keys, the bundle must carry a valid signature by one of them; without,
+// it is read unverified (the caller chose to allow unsigned bundles).
+func LoadPolicy(path string, keys ...bundles.PublicKey) (*Policy, error) {
+	b, err := bundles.Read(path, keys)
 	if err != nil {
-		return nil, fmt.Errorf("open bundle: %w", err)
+		return nil, err
 	}
-	if st.IsDir() {
-		return readPolicy(bundle.NewDirectoryLoader(path))
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("open bundle: %w", err)
-	}
-	defer f.Close()
-	return readPolicy(bundle.NewTarballLoader(f))
-}
-
-func readPolicy(loader bundle.DirectoryLoader) (*Policy, error) {
-	b, err := bundle.NewCustomReader(loader).
-		WithSizeLimitBytes(DefaultBundleSizeLimit).
-		WithProcessAnnotations(true).
-		WithSkipBundleVerification(true).
-		Read()
-	if err != nil {
-		return nil, fmt.Errorf("read bundle: %w", err)
-	}
-	return CompilePolicy(&b)
+	return CompilePolicy(b)
 }
 
 // CompilePolicy compiles a bundle's modules once and checks that it answers the
@@ -117,7 +95,7 @@ func CompilePolicy(b *bundle.Bundle) (*Policy, error) {
 	if _, ok := b.Data["inventory"]; ok {
 		return nil, errors.New("bundle data defines data.inventory, which the engine owns")
 	}
-	digest, err := bundleDigest(b)
+	digest, err := bundles.Digest(b)
 	if err != nil {
 		return nil, err
 	}
@@ -126,31 +104,4 @@ func CompilePolicy(b *bundle.Bundle) (*Policy, error) {
 		p.Roots = append([]string(nil), *b.Manifest.Roots...)
 	}
 	return p, nil
-}
-
-// bundleDigest is the SHA-256 of the bundle's content, independent of packaging:
-// the same files give the same digest from a directory, a tarball or the binary.
-// It hashes, in path order, each module's path and raw text, then the canonical
-// JSON of the data document and of the manifest.
-func bundleDigest(b *bundle.Bundle) (string, error) {
-	h := sha256.New()
-	mods := append([]bundle.ModuleFile(nil), b.Modules...)
-	sort.Slice(mods, func(i, j int) bool { return mods[i].Path < mods[j].Path })
-	for _, m := range mods {
-		sum := sha256.Sum256(m.Raw)
-		fmt.Fprintf(h, "module %s %s\n", m.Path, hex.EncodeToString(sum[:]))
-	}
-	data, err := json.Marshal(b.Data) // map keys are sorted by encoding/json
-	if err != nil {
-		return "", fmt.Errorf("digest bundle data: %w", err)
-	}
-	sum := sha256.Sum256(data)
-	fmt.Fprintf(h, "data %s\n", hex.EncodeToString(sum[:]))
-	manifest, err := json.Marshal(b.Manifest)
-	if err != nil {
-		return "", fmt.Errorf("digest bundle manifest: %w", err)
-	}
-	sum = sha256.Sum256(manifest)
-	fmt.Fprintf(h, "manifest %s\n", hex.EncodeToString(sum[:]))
-	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -26,6 +26,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		newServeCmd(),
 		newEvalCmd(),
 		newInventoryCmd(),
+		newBundleCmd(),
 		newAuditCmd(),
 		newKeygenCmd(),
 		newVersionCmd(),
