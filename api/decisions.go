@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/sovereign-engine/sovereign/audit"
 	"github.com/sovereign-engine/sovereign/engine"
 )
 
@@ -62,10 +64,20 @@ func (s *Server) answer(c *gin.Context, kind string, body []byte, d *engine.Deci
 	defer cancel()
 	receipt, err := s.cfg.Log.LogDecision(ctx, DecisionEntry{Kind: kind, Principal: principal(c), Request: body, Decision: d})
 	if err != nil {
-		s.logFailure.Store(&err)
 		s.cfg.Logger.Error("audit log refused a decision; not answering it", "kind", kind, "decision_id", d.DecisionID, "err", err)
-		c.Header("Retry-After", "1")
-		abortWithError(c, http.StatusServiceUnavailable, CodeAuditUnavailable, "the decision could not be recorded in the audit log, so it is not answered: "+err.Error())
+		switch {
+		case errors.Is(err, audit.ErrInvalidRecord):
+			// The record itself is wrong (e.g. larger than a log entry may be):
+			// a fault of this request, not of the log.
+			abortWithError(c, http.StatusInternalServerError, CodeInternal, "the decision's audit record was refused, so it is not answered: "+err.Error())
+		case errors.Is(err, context.Canceled):
+			// The client left while its record was being written.
+			abortWithError(c, http.StatusServiceUnavailable, CodeAuditUnavailable, "request cancelled before its decision was recorded")
+		default:
+			s.logFailure.Store(&logFailure{err: err, at: time.Now()})
+			c.Header("Retry-After", "1")
+			abortWithError(c, http.StatusServiceUnavailable, CodeAuditUnavailable, "the decision could not be recorded in the audit log, so it is not answered; /readyz has the reason")
+		}
 		return
 	}
 	if s.logFailure.Load() != nil {

@@ -8,9 +8,12 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/sovereign-engine/sovereign/audit"
 )
 
 // decodeStrict reads the whole body (at most limit bytes) and decodes it into v,
@@ -79,6 +82,22 @@ func decodeJSON(body []byte, v any) (status int, code, message string, details [
 			return http.StatusBadRequest, CodeTrailingData, fmt.Sprintf("unexpected data after the JSON object at byte offset %d (%v)", off, tok), nil
 		}
 		return http.StatusBadRequest, CodeTrailingData, fmt.Sprintf("unexpected data after the JSON object at byte offset %d", off), nil
+	}
+	// What was decided must be what the audit record keeps: exact key names,
+	// no duplicates, and a body the log's canonical encoding accepts (valid
+	// UTF-8, no lone surrogate escapes).
+	var kerr *keyError
+	if err := checkExactKeys(body, reflect.TypeOf(v)); errors.As(err, &kerr) {
+		code := CodeUnknownField
+		if kerr.msg == "given twice" {
+			code = CodeMalformedJSON
+		}
+		return http.StatusBadRequest, code, fmt.Sprintf("field %q: %s", kerr.path, kerr.msg), []ErrorDetail{{Path: kerr.path, Message: kerr.msg}}
+	} else if err != nil {
+		return http.StatusBadRequest, CodeMalformedJSON, "malformed JSON: " + err.Error(), nil
+	}
+	if _, err := audit.Canonicalize(body); err != nil {
+		return http.StatusBadRequest, CodeMalformedJSON, "request is not canonical-JSON-safe: " + err.Error(), nil
 	}
 	return 0, "", "", nil
 }

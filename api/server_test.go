@@ -226,6 +226,12 @@ func TestBadInput(t *testing.T) {
 			paths: []string{"dataset.origin_country", "dataset.subject_jurisdictions[1]"}},
 		{name: "bad time", body: `{"dataset": "customer-pii-eu", "operation": "store", "at": "yesterday"}`, status: 422, code: api.CodeInvalidRequest, paths: []string{"at"}},
 		{name: "neither dataset nor workload", body: `{"operation": "store"}`, status: 422, code: api.CodeInvalidRequest, paths: []string{"dataset"}},
+		{name: "a known field in another case", body: `{"dataset": "public-catalogue", "DATASET": "customer-pii-eu", "operation": "store"}`, status: 400, code: api.CodeUnknownField, message: `"DATASET"`, paths: []string{"DATASET"}},
+		{name: "a nested field in another case", body: `{"dataset": {"id": "x", "classification": "confidential", "Subject_Count": 5}, "operation": "store"}`, status: 400, code: api.CodeUnknownField, paths: []string{"dataset.Subject_Count"}},
+		{name: "a duplicate key", body: `{"dataset": "public-catalogue", "dataset": "customer-pii-eu", "operation": "store"}`, status: 400, code: api.CodeMalformedJSON, paths: []string{"dataset"}},
+		{name: "invalid UTF-8", raw: []byte("{\"dataset\": {\"id\": \"x\xff\", \"classification\": \"public\"}, \"operation\": \"store\"}"), status: 400, code: api.CodeMalformedJSON},
+		{name: "a lone surrogate escape", body: `{"dataset": {"id": "x\ud800", "classification": "public"}, "operation": "store"}`, status: 400, code: api.CodeMalformedJSON},
+		{name: "an inline dataset posing as an inventory one", body: `{"dataset": {"id": "customer-pii-eu", "classification": "public"}, "operation": "store"}`, status: 422, code: api.CodeInvalidRequest, paths: []string{"dataset.id"}},
 		{name: "transfer: unknown sites and bad type", path: "/v1/decisions/transfer", body: `{"dataset": "customer-pii-eu", "from": "fra-1", "to": "mars-1", "type": "teleport"}`, status: 422, code: api.CodeInvalidRequest,
 			paths: []string{"to", "type"}},
 		{name: "transfer: derogation without its article", path: "/v1/decisions/transfer", body: `{"dataset": "customer-pii-eu", "from": "fra-1", "to": "us-east-1", "type": "replicate", "mechanism": {"kind": "derogation"}}`, status: 422, code: api.CodeInvalidRequest,
@@ -353,7 +359,7 @@ func TestHealthReadyMetrics(t *testing.T) {
 
 // The OpenAPI document describes exactly the routes served.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
-	ts := newTestServer(t)
+	ts := newTestServer(t, func(c *api.Config) { c.ServeBundlesDir = t.TempDir() })
 	status, body := ts.get(t, "/openapi.yaml")
 	if status != 200 {
 		t.Fatalf("openapi.yaml: %d", status)

@@ -47,9 +47,15 @@ const PassphraseEnv = "SOVEREIGN_KEY_PASSPHRASE"
 
 // PassphraseFromEnv returns a passphrase source reading PassphraseEnv; an
 // unset or empty variable means no passphrase (the key is stored in clear).
+// It is read when called; serve then removes the variable from its environment
+// (see cmd/sovereign), so that child processes do not inherit it.
 func PassphraseFromEnv() func() ([]byte, error) {
+	pass := os.Getenv(PassphraseEnv)
+	if pass == "" {
+		return nil // no passphrase: Options and the start-up log say so
+	}
 	return func() ([]byte, error) {
-		return []byte(os.Getenv(PassphraseEnv)), nil
+		return []byte(pass), nil
 	}
 }
 

@@ -123,6 +123,9 @@ func (o Options) withDefaults() (Options, error) {
 
 // LogValue lets Options be logged: no secrets, just where keys come from.
 func (o Options) LogValue() slog.Value {
+	if d, err := o.withDefaults(); err == nil {
+		o = d // log what is in force, not the zero values that mean "default"
+	}
 	key := o.SigningKey
 	if key == "" {
 		key = filepath.Join(o.DataDir, SigningKeyFile)
@@ -158,8 +161,12 @@ type Log struct {
 	keySet  *KeySet
 	closed  atomic.Bool
 	closeMu sync.Mutex
-	doneErr error
-	done    bool
+
+	readyMu  sync.Mutex
+	readyAt  time.Time
+	readyErr error
+	doneErr  error
+	done     bool
 }
 
 // Receipt says where a record landed.
@@ -365,8 +372,17 @@ func (l *Log) Ready() error {
 	if l.closed.Load() {
 		return fmt.Errorf("%w: log is closed", ErrUnavailable)
 	}
-	if err := probeWritable(l.logDir); err != nil {
-		return fmt.Errorf("%w: %s is not writable: %w", ErrUnavailable, l.logDir, err)
+	// The probe syncs a file; callers that poll (an unauthenticated /readyz)
+	// share one probe a second rather than each forcing an fsync.
+	l.readyMu.Lock()
+	defer l.readyMu.Unlock()
+	if time.Since(l.readyAt) < time.Second {
+		return l.readyErr
 	}
-	return nil
+	l.readyErr = nil
+	if err := probeWritable(l.logDir); err != nil {
+		l.readyErr = fmt.Errorf("%w: %s is not writable: %w", ErrUnavailable, l.logDir, err)
+	}
+	l.readyAt = time.Now()
+	return l.readyErr
 }

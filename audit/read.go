@@ -150,7 +150,11 @@ func (l *Log) Entry(ctx context.Context, index uint64) (*EntryProof, error) {
 	if index >= size {
 		return nil, fmt.Errorf("%w: index %d, log size %d", ErrNotFound, index, size)
 	}
-	cp, err := l.waitCheckpoint(ctx, index+1)
+	// A checkpoint covers a new entry within CheckpointInterval; waiting much
+	// longer means checkpoints stalled, and the handler must not pile up.
+	wctx, cancel := context.WithTimeout(ctx, 2*l.opts.CheckpointInterval+time.Second)
+	defer cancel()
+	cp, err := l.waitCheckpoint(wctx, index+1)
 	if err != nil {
 		return nil, err
 	}

@@ -159,16 +159,22 @@ func (e *Engine) Placement(ctx context.Context, req *PlacementRequest) (*Decisio
 		bySite[c] = &sites[i]
 		order[c] = i
 	}
+	// A finding that names no candidate cannot be attributed: dropping it would
+	// leave a site allowed that the policy meant to refuse, so the request fails.
 	for _, v := range res.violations {
-		if sd := bySite[v.site]; sd != nil {
-			sd.Violations = append(sd.Violations, v.Violation)
-			sd.Allowed = false
+		sd := bySite[v.site]
+		if sd == nil {
+			return nil, fmt.Errorf("%w: violation %s names site %q, which is not a candidate", ErrPolicy, v.Rule, v.site)
 		}
+		sd.Violations = append(sd.Violations, v.Violation)
+		sd.Allowed = false
 	}
 	for _, o := range res.obligations {
-		if sd := bySite[o.site]; sd != nil {
-			sd.Obligations = append(sd.Obligations, o.Violation)
+		sd := bySite[o.site]
+		if sd == nil {
+			return nil, fmt.Errorf("%w: obligation %s names site %q, which is not a candidate", ErrPolicy, o.Rule, o.site)
 		}
+		sd.Obligations = append(sd.Obligations, o.Violation)
 	}
 	rankSites(sites, order)
 
@@ -387,6 +393,11 @@ func (s *snapshot) resolveDataset(ref *DatasetRef, path string) (*ast.Term, []Fi
 		if p := ValidateStruct(ref.Inline, path); len(p) > 0 {
 			return nil, p
 		}
+		// An inline dataset may not pose as an inventory one with weaker
+		// attributes: the decision would name the inventory id.
+		if _, known := s.datasets[ref.Inline.ID]; known {
+			return nil, []FieldError{{Path: path + ".id", Message: fmt.Sprintf("%q is an inventory dataset: name it by id, or give the inline dataset another id", ref.Inline.ID)}}
+		}
 		v, err := regoValue(ref.Inline)
 		if err != nil {
 			return nil, []FieldError{{Path: path, Message: err.Error()}}
@@ -449,8 +460,14 @@ type evalResult struct {
 }
 
 func (s *snapshot) eval(ctx context.Context, q rego.PreparedEvalQuery, input ast.Value, at time.Time) (*evalResult, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("evaluation not started: %w", err) // the caller already left
+	}
 	rs, err := q.Eval(ctx, rego.EvalParsedInput(input), rego.EvalTime(at))
 	if err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return nil, fmt.Errorf("evaluation stopped: %w", cerr) // the caller left; not the policy's fault
+		}
 		return nil, fmt.Errorf("%w: %v", ErrPolicy, err)
 	}
 	if len(rs) != 1 || len(rs[0].Expressions) != 1 {

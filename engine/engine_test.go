@@ -456,3 +456,57 @@ func BenchmarkTransfer(b *testing.B) {
 		}
 	}
 }
+
+// A violation the policy attributes to no candidate fails the request instead
+// of being dropped (which would leave the site allowed).
+func TestUnattributedViolationFailsClosed(t *testing.T) {
+	inv, err := engine.LoadInventory(demoInventory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, finding := range map[string]string{
+		"no site":       `{"rule": "x.deny_all", "message": "m", "citation": "Law 1"}`,
+		"not candidate": `{"site": "us-east-1", "rule": "x.deny", "message": "m", "citation": "Law 1"}`,
+		"misspelt site": `{"site": "fra1", "rule": "x.deny", "message": "m", "citation": "Law 1"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			write(t, filepath.Join(dir, "p.rego"), "package sovereign.placement\ndecision := {\"violations\": ["+finding+"], \"obligations\": []}\n")
+			write(t, filepath.Join(dir, "t.rego"), "package sovereign.transfer\ndecision := {\"violations\": [], \"obligations\": []}\n")
+			p, err := engine.LoadPolicy(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, err := engine.New(context.Background(), p, inv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := e.Placement(context.Background(), &engine.PlacementRequest{Dataset: &engine.DatasetRef{ID: "customer-pii-eu"}, Operation: "store", Candidates: []string{"fra-1"}})
+			if !errors.Is(err, engine.ErrPolicy) {
+				t.Fatalf("want ErrPolicy, got %v (decision %+v)", err, d)
+			}
+		})
+	}
+}
+
+func TestInlineDatasetCannotPoseAsInventoryDataset(t *testing.T) {
+	e := demoEngine(t)
+	_, err := e.Transfer(context.Background(), &engine.TransferRequest{
+		Dataset: &engine.DatasetRef{Inline: &engine.Dataset{ID: "customer-pii-eu", Classification: "public"}},
+		From:    "fra-1", To: "us-east-1", Type: "replicate",
+	})
+	var invalid *engine.ValidationError
+	if !errors.As(err, &invalid) || invalid.Problems[0].Path != "dataset.id" {
+		t.Fatalf("want a 422 on dataset.id, got %v", err)
+	}
+}
+
+func TestCancelledEvaluationIsNotAPolicyError(t *testing.T) {
+	e := demoEngine(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := e.Placement(ctx, &engine.PlacementRequest{Dataset: &engine.DatasetRef{ID: "customer-pii-eu"}, Operation: "store"})
+	if err == nil || errors.Is(err, engine.ErrPolicy) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("want context.Canceled, not ErrPolicy: %v", err)
+	}
+}

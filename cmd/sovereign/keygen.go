@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -77,17 +76,39 @@ makes the passphrase mandatory. Existing files are kept unless --force.`,
 }
 
 // writeKeyFile writes data with exactly mode perm, whatever the umask or an
-// existing file's mode.
+// existing file's mode: into a fresh temporary file of its own (O_EXCL, so no
+// planted file or symlink receives the key), synced, then renamed into place.
 func writeKeyFile(path string, data []byte, perm os.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, perm); err != nil {
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	if err != nil {
 		return err
 	}
-	if err := os.Chmod(tmp, perm); err != nil {
-		return errors.Join(err, os.Remove(tmp))
+	defer os.Remove(tmp.Name()) // a no-op once renamed
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return err
 	}
-	return os.Rename(tmp, path)
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
 }
