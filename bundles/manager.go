@@ -1,0 +1,218 @@
+package bundles
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/bundle"
+)
+
+// ActivateFunc compiles, tests and activates a verified bundle; it returns the
+// revision and digest now in force, or why the bundle was refused (the last
+// good one then stays active).
+type ActivateFunc func(ctx context.Context, b *bundle.Bundle) (revision, digest string, err error)
+
+// ManagerOptions configure a Manager; they are checked once by NewManager.
+type ManagerOptions struct {
+	Source Source
+	// Keys verify every bundle; a bundle that is unsigned or signed by another
+	// key is refused. Empty only with AllowUnsigned.
+	Keys []PublicKey
+	// AllowUnsigned reads bundles without verifying them (--bundle-unsigned):
+	// every activation logs a warning.
+	AllowUnsigned bool
+	// PersistPath keeps the last good bundle (a tarball), so a restart while the
+	// source is unreachable still decides on it. Empty: not kept.
+	PersistPath string
+	// Interval and Jitter space the polls (default 30s ± 0).
+	Interval, Jitter time.Duration
+	Activate         ActivateFunc
+	// Refused is told of every bundle that failed to download, verify, compile
+	// or pass its tests (for the audit log and metrics).
+	Refused func(source, etag string, err error)
+	Logger  *slog.Logger
+}
+
+// Status is what GET /v1/bundles/status shows.
+type Status struct {
+	Source         string    `json:"source"`
+	Verified       bool      `json:"signature_verification"`
+	ActiveRevision string    `json:"active_revision"`
+	ActiveDigest   string    `json:"active_digest"`
+	ActiveETag     string    `json:"active_etag,omitempty"`
+	ActivatedAt    time.Time `json:"activated_at"`
+	FromPersisted  bool      `json:"from_persisted,omitempty"`
+	LastAttempt    time.Time `json:"last_attempt"`
+	LastError      string    `json:"last_error,omitempty"`
+	LastErrorAt    time.Time `json:"last_error_at,omitzero"`
+	Activations    uint64    `json:"activations"`
+	Refusals       uint64    `json:"refusals"`
+}
+
+// Manager keeps the active bundle in step with its source: it polls, verifies,
+// activates through ActivateFunc and persists the last good bundle; a bad bundle
+// is refused and the last good one stays active.
+type Manager struct {
+	o      ManagerOptions
+	mu     sync.Mutex
+	status Status
+}
+
+// NewManager checks the options.
+func NewManager(o ManagerOptions) (*Manager, error) {
+	if o.Source == nil || o.Activate == nil {
+		return nil, errors.New("bundles: a source and an activate function are required")
+	}
+	if len(o.Keys) == 0 && !o.AllowUnsigned {
+		return nil, errors.New("bundles: no verification key configured: give --bundle-public-key, or --bundle-unsigned to accept unsigned bundles")
+	}
+	if o.Interval <= 0 {
+		o.Interval = 30 * time.Second
+	}
+	if o.Jitter < 0 {
+		return nil, errors.New("bundles: negative jitter")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Refused == nil {
+		o.Refused = func(string, string, error) {}
+	}
+	return &Manager{o: o, status: Status{Source: o.Source.String(), Verified: len(o.Keys) > 0}}, nil
+}
+
+// Status returns a copy of the current status.
+func (m *Manager) Status() Status {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.status
+}
+
+// Start activates the first bundle: from the source, or, if that fails, the last
+// good bundle persisted by an earlier run. It fails only when neither works.
+func (m *Manager) Start(ctx context.Context) error {
+	_, err := m.Poll(ctx)
+	if err == nil {
+		return nil
+	}
+	if m.o.PersistPath == "" {
+		return err
+	}
+	raw, perr := os.ReadFile(m.o.PersistPath)
+	if perr != nil {
+		return fmt.Errorf("%w (and no last good bundle: %v)", err, perr)
+	}
+	m.o.Logger.Warn("bundle source failed; starting on the last good bundle", "source", m.o.Source.String(), "err", err, "persisted", m.o.PersistPath)
+	if aerr := m.activate(ctx, Fetched{Tarball: raw}, true); aerr != nil {
+		return fmt.Errorf("%w (and the last good bundle was refused: %v)", err, aerr)
+	}
+	return nil
+}
+
+// Run polls until ctx ends.
+func (m *Manager) Run(ctx context.Context) {
+	for {
+		wait := m.o.Interval
+		if m.o.Jitter > 0 {
+			wait += time.Duration(rand.Int64N(int64(m.o.Jitter)))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		if _, err := m.Poll(ctx); err != nil && ctx.Err() == nil {
+			m.o.Logger.Error("bundle refused; the last good bundle stays active", "source", m.o.Source.String(), "err", err)
+		}
+	}
+}
+
+// Poll makes one attempt: it reports whether a new bundle was activated.
+func (m *Manager) Poll(ctx context.Context) (bool, error) {
+	m.mu.Lock()
+	etag := m.status.ActiveETag
+	m.status.LastAttempt = time.Now().UTC()
+	m.mu.Unlock()
+	f, err := m.o.Source.Fetch(ctx, etag)
+	if errors.Is(err, ErrNotModified) {
+		return false, nil
+	}
+	if err != nil {
+		m.refuse(etag, err)
+		return false, err
+	}
+	if err := m.activate(ctx, f, false); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+func (m *Manager) activate(ctx context.Context, f Fetched, fromPersisted bool) error {
+	b, err := ReadFrom(f.Loader(), m.o.Keys)
+	if err != nil {
+		m.refuse(f.ETag, err)
+		return err
+	}
+	rev, digest, err := m.o.Activate(ctx, b)
+	if err != nil {
+		m.refuse(f.ETag, err)
+		return err
+	}
+	if len(m.o.Keys) == 0 {
+		m.o.Logger.Warn("activated an UNSIGNED bundle (--bundle-unsigned)", "source", m.o.Source.String(), "revision", rev, "digest", digest)
+	}
+	if f.Tarball != nil && m.o.PersistPath != "" && !fromPersisted {
+		if err := writeAtomic(m.o.PersistPath, f.Tarball); err != nil {
+			// The bundle is active; only the fallback for a restart is stale.
+			m.o.Logger.Error("could not keep the last good bundle", "path", m.o.PersistPath, "err", err)
+		}
+	}
+	m.mu.Lock()
+	m.status.ActiveRevision, m.status.ActiveDigest, m.status.ActiveETag = rev, digest, f.ETag
+	m.status.ActivatedAt = time.Now().UTC()
+	m.status.FromPersisted = fromPersisted
+	m.status.Activations++
+	m.mu.Unlock()
+	m.o.Logger.Info("bundle activated", "source", m.o.Source.String(), "revision", rev, "digest", digest, "from_persisted", fromPersisted)
+	return nil
+}
+
+func (m *Manager) refuse(etag string, err error) {
+	m.mu.Lock()
+	m.status.LastError = err.Error()
+	m.status.LastErrorAt = time.Now().UTC()
+	m.status.Refusals++
+	m.mu.Unlock()
+	m.o.Refused(m.o.Source.String(), etag, err)
+}
+
+// writeAtomic replaces path with data: a crash leaves the old or the new file.
+func writeAtomic(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".bundle-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

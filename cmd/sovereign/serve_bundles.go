@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/bundle"
+	"github.com/spf13/pflag"
+
+	"github.com/sovereign-engine/sovereign/audit"
+	"github.com/sovereign-engine/sovereign/bundles"
+	"github.com/sovereign-engine/sovereign/engine"
+)
+
+// bundleOptions are serve's policy-distribution flags.
+type bundleOptions struct {
+	publicKeys   []string
+	unsigned     bool
+	pollInterval time.Duration
+	pollJitter   time.Duration
+	longPoll     time.Duration
+	testTimeout  time.Duration
+	serveDir     string
+
+	inventoryPoll time.Duration
+}
+
+func addBundleFlags(f *pflag.FlagSet, o *bundleOptions) {
+	f.StringArrayVar(&o.publicKeys, "bundle-public-key", nil, "PEM public key (or ID=PATH) that must have signed --bundle; repeat for several (env SOVEREIGN_BUNDLE_PUBLIC_KEY)")
+	f.BoolVar(&o.unsigned, "bundle-unsigned", false, "accept an unsigned --bundle (warned at start-up and on every activation)")
+	f.DurationVar(&o.pollInterval, "bundle-poll-interval", 30*time.Second, "how often --bundle is checked for a new version")
+	f.DurationVar(&o.pollJitter, "bundle-poll-jitter", 0, "random extra delay added to each poll, so sites do not poll in step")
+	f.DurationVar(&o.longPoll, "bundle-long-poll", 0, "for an HTTP --bundle: ask the server to hold each poll up to this long until the bundle changes (Prefer: wait)")
+	f.DurationVar(&o.testTimeout, "bundle-test-timeout", time.Minute, "how long a new bundle's own Rego tests may run before it is refused")
+	f.DurationVar(&o.inventoryPoll, "inventory-poll-interval", 10*time.Second, "how often the inventory directory is checked for changes (0: only on SIGHUP)")
+	f.StringVar(&o.serveDir, "serve-bundles", "", "control plane: serve the bundle files of this directory to sites at /v1/bundles/{name} (ETag, 304, long polling)")
+}
+
+// policyRuntime is the engine and, for a --bundle source, the manager that keeps
+// it up to date.
+type policyRuntime struct {
+	engine  *engine.Engine
+	manager *bundles.Manager // nil for the built-in bundle
+}
+
+// startPolicy activates the first policy: the built-in bundle, or --bundle
+// verified against --bundle-public-key (a directory, a .tar.gz or an http(s)
+// URL), falling back to the last good bundle kept in the data directory when
+// the source fails. Every activation and refusal is an audit record.
+func startPolicy(ctx context.Context, o serveOptions, inv *engine.Inventory, l *audit.Log, logger *slog.Logger) (*policyRuntime, error) {
+	if o.bundle == "" {
+		if len(o.bundleOpts.publicKeys) > 0 || o.bundleOpts.unsigned {
+			return nil, fmt.Errorf("--bundle-public-key and --bundle-unsigned apply to --bundle, which is not set")
+		}
+		p, err := loadPolicy("")
+		if err != nil {
+			return nil, err
+		}
+		eng, err := engine.New(ctx, p, inv)
+		if err != nil {
+			return nil, err
+		}
+		if err := recordBundle(ctx, l, audit.KindBundleActivation, "builtin", p.Revision, p.Digest, inv.Revision, nil); err != nil {
+			return nil, err
+		}
+		return &policyRuntime{engine: eng}, nil
+	}
+	if o.bundleOpts.unsigned && len(o.bundleOpts.publicKeys) == 0 {
+		logger.Warn("bundle signature verification is OFF (--bundle-unsigned): any bundle at the source will be enforced", "bundle", o.bundle)
+	}
+	keys, err := bundleKeys(o.bundleOpts.publicKeys)
+	if err != nil {
+		return nil, err
+	}
+	src, err := bundles.NewSource(o.bundle, nil, o.bundleOpts.longPoll)
+	if err != nil {
+		return nil, err
+	}
+	rt := &policyRuntime{}
+	activate := func(ctx context.Context, b *bundle.Bundle) (string, string, error) {
+		p, err := engine.CompilePolicy(b)
+		if err != nil {
+			return "", "", err
+		}
+		if _, err := engine.RunPolicyTests(ctx, p, o.bundleOpts.testTimeout); err != nil {
+			return p.Revision, p.Digest, err
+		}
+		cur := inv
+		if rt.engine != nil {
+			cur = rt.engine.Inventory()
+		}
+		// The record comes first: a bundle no auditor can see is not enforced.
+		if err := recordBundle(ctx, l, audit.KindBundleActivation, src.String(), p.Revision, p.Digest, cur.Revision, nil); err != nil {
+			return p.Revision, p.Digest, fmt.Errorf("not activated: %w", err)
+		}
+		if rt.engine == nil {
+			rt.engine, err = engine.New(ctx, p, cur)
+		} else {
+			err = rt.engine.Activate(ctx, p, nil)
+		}
+		return p.Revision, p.Digest, err
+	}
+	refused := func(source, etag string, err error) {
+		rev := ""
+		if rt.engine != nil {
+			rev = rt.engine.Inventory().Revision
+		}
+		if rerr := recordBundle(context.WithoutCancel(ctx), l, audit.KindBundleRefusal, source, "", "", rev, map[string]any{"etag": etag, "error": err.Error()}); rerr != nil {
+			logger.Error("could not record a bundle refusal", "err", rerr)
+		}
+	}
+	rt.manager, err = bundles.NewManager(bundles.ManagerOptions{
+		Source:        src,
+		Keys:          keys,
+		AllowUnsigned: o.bundleOpts.unsigned,
+		PersistPath:   filepath.Join(o.dataDir, "bundles", "last-good.tar.gz"),
+		Interval:      o.bundleOpts.pollInterval,
+		Jitter:        o.bundleOpts.pollJitter,
+		Activate:      activate,
+		Refused:       refused,
+		Logger:        logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := rt.manager.Start(ctx); err != nil {
+		return nil, fmt.Errorf("bundle %s: %w", o.bundle, err)
+	}
+	return rt, nil
+}
+
+// status is what /v1/bundles/status shows: the manager's, or the built-in
+// bundle's.
+func (rt *policyRuntime) status() bundles.Status {
+	if rt.manager != nil {
+		return rt.manager.Status()
+	}
+	p := rt.engine.Policy()
+	return bundles.Status{Source: "builtin", ActiveRevision: p.Revision, ActiveDigest: p.Digest}
+}
+
+func bundleKeys(flags []string) ([]bundles.PublicKey, error) {
+	var keys []bundles.PublicKey
+	for _, f := range flags {
+		k, err := bundles.ParsePublicKeyFlag(f)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
+}
+
+func recordBundle(ctx context.Context, l *audit.Log, kind audit.Kind, source, revision, digest, inventoryRevision string, extra map[string]any) error {
+	result := map[string]any{"revision": revision, "digest": digest}
+	for k, v := range extra {
+		result[k] = v
+	}
+	req, _ := json.Marshal(map[string]any{"source": source})
+	res, err := json.Marshal(result)
+	if err != nil {
+		return err
+	}
+	_, err = l.Append(ctx, &audit.Record{
+		Kind:              kind,
+		Principal:         "system",
+		Request:           req,
+		Result:            res,
+		Bundle:            audit.BundleRef{Revision: revision, Digest: digest},
+		InventoryRevision: inventoryRevision,
+		EngineVersion:     engine.Version,
+	})
+	if err != nil {
+		return fmt.Errorf("record %s: %w", kind, err)
+	}
+	return nil
+}
