@@ -10,10 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/term"
 
 	"github.com/sovereign-engine/sovereign/audit"
 	_ "github.com/sovereign-engine/sovereign/audit/kms" // KMS URIs for --signing-key
@@ -25,24 +27,35 @@ func newAuditCmd() *cobra.Command {
 		Use:   "audit",
 		Short: "Verify and read the signed audit log",
 	}
-	cmd.AddCommand(newAuditVerifyCmd(), newAuditTailCmd())
+	cmd.AddCommand(newAuditVerifyCmd(), newAuditTailCmd(), newAuditExportCmd())
 	return cmd
 }
 
 func newAuditVerifyCmd() *cobra.Command {
-	var logLoc, pubKeyFile, logKeyFile, pinFile, savePin string
+	var logLoc, pubKeyFile, logKeyFile, pinFile, savePin, evidence string
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "verify --log DIR|URL --public-key FILE [--log-key FILE] [--pin CHECKPOINT]",
+		Use:   "verify (--log DIR|URL --public-key FILE [--log-key FILE] [--pin CHECKPOINT] | --evidence FILE)",
 		Short: "Verify the whole log: checkpoint signature, tree, every record signature, pinned checkpoint",
 		Long: `Verify rebuilds the Merkle tree from every entry and compares it with the signed
 checkpoint and the hash tiles, checks every record's signature, and, given a
 checkpoint pinned earlier, checks that the log extends it. It needs only the log
 (a directory or the URL of its tiles), the signing public keys (signing.pub) and
 the log's checkpoint verifier key (log.vkey, by default next to --public-key).
-It exits 1 naming the first failing index and the check that failed.`,
+It exits 1 naming the first failing index and the check that failed.
+
+With --evidence it checks an evidence pack written by 'audit export --format
+evidence' instead, offline: the checkpoint's signature, every record's signature
+and inclusion proof, and that the pack holds what its query says. --public-key and
+--log-key, if given, are used instead of the keys inside the pack.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if evidence != "" {
+				return verifyEvidence(cmd, evidence, pubKeyFile, logKeyFile, asJSON)
+			}
+			if logLoc == "" || pubKeyFile == "" {
+				return errors.New(`verify: --log and --public-key are required (or --evidence)`)
+			}
 			if logKeyFile == "" {
 				logKeyFile = filepath.Join(filepath.Dir(pubKeyFile), audit.LogVerifierKeyFile)
 			}
@@ -109,8 +122,7 @@ It exits 1 naming the first failing index and the check that failed.`,
 	f.StringVar(&pinFile, "pin", "", "a checkpoint verified earlier; the log must extend it")
 	f.StringVar(&savePin, "save-pin", "", "after success, write the verified checkpoint here (the next run's --pin)")
 	f.BoolVar(&asJSON, "json", false, "print the summary as JSON")
-	_ = cmd.MarkFlagRequired("log")
-	_ = cmd.MarkFlagRequired("public-key")
+	f.StringVar(&evidence, "evidence", "", "verify this evidence pack (.tar.gz from 'audit export --format evidence') instead of a log")
 	return cmd
 }
 
@@ -273,4 +285,228 @@ func openAuditSource(logLoc, pubKeyFile, logKeyFile string) (audit.Source, []cry
 		return nil, nil, nil, fmt.Errorf("log key %s: %w", logKeyFile, err)
 	}
 	return src, keys, v, nil
+}
+
+// verifyEvidence checks an evidence pack offline, with the auditor's keys when
+// given and the pack's otherwise.
+func verifyEvidence(cmd *cobra.Command, file, pubKeyFile, logKeyFile string, asJSON bool) error {
+	var keys []crypto.PublicKey
+	var v note.Verifier
+	if pubKeyFile != "" {
+		pemBytes, err := os.ReadFile(pubKeyFile)
+		if err != nil {
+			return fmt.Errorf("public key: %w", err)
+		}
+		if keys, err = audit.ParsePublicKeys(pemBytes); err != nil {
+			return fmt.Errorf("public key %s: %w", pubKeyFile, err)
+		}
+	}
+	if logKeyFile != "" {
+		vkey, err := os.ReadFile(logKeyFile)
+		if err != nil {
+			return fmt.Errorf("log key: %w", err)
+		}
+		if v, err = audit.NoteVerifier(string(vkey)); err != nil {
+			return fmt.Errorf("log key %s: %w", logKeyFile, err)
+		}
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return fmt.Errorf("evidence: %w", err)
+	}
+	defer f.Close()
+	sum, verr := audit.VerifyEvidence(cmd.Context(), f, keys, v)
+	out := cmd.OutOrStdout()
+	if asJSON {
+		report := struct {
+			*audit.EvidenceSummary
+			OK    bool   `json:"ok"`
+			Error string `json:"error,omitempty"`
+		}{EvidenceSummary: sum, OK: verr == nil}
+		if verr != nil {
+			report.Error = verr.Error()
+		}
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(report); err != nil {
+			return err
+		}
+	} else if verr == nil {
+		fmt.Fprintf(out, "log:         %s\n", sum.Origin)
+		fmt.Fprintf(out, "checkpoint:  size %d, root %s\n", sum.TreeSize, sum.RootHash)
+		fmt.Fprintf(out, "records:     %d selected, %d entries with inclusion proofs\n", sum.Selected, sum.Entries)
+		if sum.Complete {
+			fmt.Fprintf(out, "complete:    every entry of the period's index window is in the pack\n")
+		} else {
+			fmt.Fprintf(out, "complete:    no (filtered: each record is proven in the log, not that none is missing)\n")
+		}
+		for _, id := range sum.KeyIDs {
+			fmt.Fprintf(out, "signed by:   %s\n", id)
+		}
+		if sum.KeysInPack {
+			fmt.Fprintf(out, "keys:        from the pack; compare the ids above with the keys you trust, or pass --public-key and --log-key\n")
+		}
+		fmt.Fprintln(out, "OK")
+	}
+	if verr != nil {
+		var ee *audit.EvidenceError
+		if errors.As(verr, &ee) {
+			return &exitError{code: 1, err: verr}
+		}
+		return verr
+	}
+	return nil
+}
+
+func newAuditExportCmd() *cobra.Command {
+	var logLoc, pubKeyFile, logKeyFile, from, to, tenant, dataset, site, kind, format, output string
+	var skew time.Duration
+	var full, quiet bool
+	cmd := &cobra.Command{
+		Use:   "export --log DIR|URL --public-key FILE [--log-key FILE] [--from T] [--to T] [--tenant X] [--dataset D] [--site S] [--kind K] --format json|csv|html|pdf|evidence -o FILE",
+		Short: "Write an auditor's report of a verified log: json, csv, html, pdf or an evidence pack",
+		Long: `Export verifies the log (the checkpoint's signature, every record it reads: its
+signature and its place in the checkpoint's tree; with --full-verify the whole log
+first, as 'audit verify'), then writes the records of the period and scope as a
+report naming the checkpoint it was verified against. It refuses to write a report
+of a log that does not verify (exit 1) and leaves no partial file behind.
+
+--from and --to are RFC 3339 times or dates (YYYY-MM-DD, UTC); --from is
+inclusive, --to exclusive. The period is found by binary search on the index, not
+by reading the whole log (see docs/reports.md). Formats: json, csv (one row per
+record, documented columns), html (one self-contained page with charts), pdf,
+evidence (.tar.gz with inclusion proofs, checked offline by 'audit verify
+--evidence').`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f, err := audit.ParseReportFormat(format)
+			if err != nil {
+				return err
+			}
+			if logKeyFile == "" {
+				logKeyFile = filepath.Join(filepath.Dir(pubKeyFile), audit.LogVerifierKeyFile)
+			}
+			src, keys, v, err := openAuditSource(logLoc, pubKeyFile, logKeyFile)
+			if err != nil {
+				return err
+			}
+			pubPEM, _ := os.ReadFile(pubKeyFile)
+			vkey, _ := os.ReadFile(logKeyFile)
+			q := audit.ReportQuery{Tenant: tenant, Dataset: dataset, Site: site, Kind: audit.Kind(kind)}
+			if q.From, err = parseReportTime("from", from); err != nil {
+				return err
+			}
+			if q.To, err = parseReportTime("to", to); err != nil {
+				return err
+			}
+			// Write beside the destination and rename on success: a report
+			// refused half-way leaves nothing behind.
+			dir := filepath.Dir(output)
+			tmp, err := os.CreateTemp(dir, ".sovereign-export-*")
+			if err != nil {
+				return fmt.Errorf("export: %w", err)
+			}
+			defer os.Remove(tmp.Name())
+			bar := newProgressBar(cmd.ErrOrStderr(), quiet, "verifying and exporting")
+			sum, err := audit.WriteReport(cmd.Context(), audit.ReportOptions{
+				Source: src, Keys: keys, LogVerifier: v, PublicKeysPEM: pubPEM, LogVerifierKey: string(vkey),
+				Query: q, TimeSkew: skew, FullVerify: full, Progress: bar.update,
+			}, f, tmp)
+			bar.done()
+			if cerr := tmp.Close(); err == nil && cerr != nil {
+				err = cerr
+			}
+			if err != nil {
+				var ve *audit.VerifyError
+				if errors.As(err, &ve) {
+					return &exitError{code: 1, err: fmt.Errorf("refusing to report: %w", err)}
+				}
+				return err
+			}
+			if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+				return err
+			}
+			if err := os.Rename(tmp.Name(), output); err != nil {
+				return fmt.Errorf("export: %w", err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d records of %s (checkpoint size %d, root %s; verified %d entries [%d, %d))\n",
+				output, sum.Totals.Records, sum.Checkpoint.Origin, sum.Checkpoint.Size, sum.Checkpoint.RootHash,
+				sum.Verification.Records, sum.Verification.FirstIndex, sum.Verification.EndIndex)
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&logLoc, "log", "", "the log: a directory (a data dir or its log/) or the URL of its tiles root")
+	fl.StringVar(&pubKeyFile, "public-key", "", "PEM file of the record signing public keys (signing.pub)")
+	fl.StringVar(&logKeyFile, "log-key", "", "the log's checkpoint verifier key (log.vkey; default: next to --public-key)")
+	fl.StringVar(&from, "from", "", "start of the period, inclusive (RFC 3339 or YYYY-MM-DD)")
+	fl.StringVar(&to, "to", "", "end of the period, exclusive (RFC 3339 or YYYY-MM-DD)")
+	fl.StringVar(&tenant, "tenant", "", "only records of this tenant (derived from the principal or an inline dataset)")
+	fl.StringVar(&dataset, "dataset", "", "only records about this dataset id")
+	fl.StringVar(&site, "site", "", "only records naming this site")
+	fl.StringVar(&kind, "kind", "", "only records of this kind (decision.placement, override, …)")
+	fl.StringVar(&format, "format", "", "json, csv, html, pdf or evidence")
+	fl.StringVarP(&output, "output", "o", "", "the file to write")
+	fl.DurationVar(&skew, "time-skew", audit.DefaultTimeSkew, "how far record times may be out of index order")
+	fl.BoolVar(&full, "full-verify", false, "verify the whole log first, as 'audit verify' (reads every entry)")
+	fl.BoolVar(&quiet, "quiet", false, "no progress bar")
+	for _, name := range []string{"log", "public-key", "format", "output"} {
+		_ = cmd.MarkFlagRequired(name)
+	}
+	return cmd
+}
+
+// parseReportTime reads an RFC 3339 time or a date (midnight UTC).
+func parseReportTime(name, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.Parse(time.DateOnly, v); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("--%s %q: want an RFC 3339 time or a date YYYY-MM-DD", name, v)
+}
+
+// progressBar draws a one-line bar on a terminal; on anything else (a pipe, a
+// file, a CI log) it draws nothing.
+type progressBar struct {
+	w     io.Writer
+	label string
+	on    bool
+	start time.Time
+	last  time.Time
+	drawn bool
+}
+
+func newProgressBar(w io.Writer, quiet bool, label string) *progressBar {
+	b := &progressBar{w: w, label: label, start: time.Now()}
+	if f, ok := w.(*os.File); ok && !quiet && term.IsTerminal(int(f.Fd())) {
+		b.on = true
+	}
+	return b
+}
+
+func (b *progressBar) update(done, total uint64) {
+	if !b.on || total == 0 {
+		return
+	}
+	now := time.Now()
+	if done < total && now.Sub(b.last) < 100*time.Millisecond {
+		return
+	}
+	b.last, b.drawn = now, true
+	const width = 30
+	filled := int(done * width / total)
+	rate := float64(done) / max(now.Sub(b.start).Seconds(), 0.001)
+	fmt.Fprintf(b.w, "\r%s [%s%s] %d/%d %3d%% %.0f/s ", b.label, strings.Repeat("=", filled), strings.Repeat(" ", width-filled),
+		done, total, done*100/total, rate)
+}
+
+func (b *progressBar) done() {
+	if b.drawn {
+		fmt.Fprintln(b.w)
+	}
 }

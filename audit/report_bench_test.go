@@ -1,0 +1,102 @@
+package audit
+
+import (
+	"context"
+	"io"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// benchReportSpan is how long the benchmark log covers: 1M records over 30
+// days is one record every 2.6 s.
+const benchReportSpan = 30 * 24 * time.Hour
+
+// buildReportBenchLog appends n records spread evenly over benchReportSpan
+// from reportDay0, with 256 writers (so sequencing order differs from time
+// order by a few records, as in production).
+func buildReportBenchLog(b *testing.B, dir string, n int) {
+	l := openTest(b, dir, func(o *Options) { o.Origin = "" })
+	step := benchReportSpan / time.Duration(n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for range 256 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
+					return
+				}
+				r := testRecord(int(i))
+				r.Time = reportDay0.Add(time.Duration(i) * step)
+				if _, err := l.Append(context.Background(), r); err != nil {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	closeTest(b, l)
+	if failed.Load() > 0 {
+		b.Fatalf("%d appends failed", failed.Load())
+	}
+}
+
+// BenchmarkReport measures WriteReport over a log of AUDIT_BENCH_REPORT_N
+// records (default 100,000) spread over 30 days, built first (not timed) in
+// AUDIT_BENCH_REPORT_DIR if set, which is kept and reused.
+//
+//	AUDIT_BENCH_REPORT_N=1000000 AUDIT_BENCH_REPORT_DIR=/tmp/report1m \
+//	  go test -run '^$' -bench BenchmarkReport -benchtime 1x -timeout 60m ./audit/
+func BenchmarkReport(b *testing.B) {
+	n := envInt("AUDIT_BENCH_REPORT_N", 100_000)
+	dir := os.Getenv("AUDIT_BENCH_REPORT_DIR")
+	if dir == "" {
+		dir = b.TempDir()
+	}
+	if _, err := os.Stat(dir + "/" + LogDir + "/checkpoint"); err != nil {
+		start := time.Now()
+		buildReportBenchLog(b, dir, n)
+		b.Logf("built %d records in %v", n, time.Since(start))
+	}
+	o := reportOptions(b, dir)
+	day := ReportQuery{From: reportDay0.Add(15 * 24 * time.Hour), To: reportDay0.Add(16 * 24 * time.Hour)}
+	for _, tc := range []struct {
+		name   string
+		format ReportFormat
+		q      ReportQuery
+	}{
+		{"csv/all", ReportCSV, ReportQuery{}},
+		{"evidence/all", ReportEvidence, ReportQuery{}},
+		{"json/one-day", ReportJSON, day},
+		{"html/one-day", ReportHTML, day},
+		{"evidence/one-day", ReportEvidence, day},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			o := o
+			o.Query = tc.q
+			var sum *ReportSummary
+			for b.Loop() {
+				var err error
+				cw := &countingWriter{}
+				if sum, err = WriteReport(context.Background(), o, tc.format, cw); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(cw.n)/1e6, "MB-out")
+			}
+			b.ReportMetric(float64(sum.Totals.Records), "records")
+			b.ReportMetric(float64(sum.Verification.Records), "entries-read")
+		})
+	}
+}
+
+type countingWriter struct{ n int64 }
+
+func (c *countingWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
+
+var _ io.Writer = (*countingWriter)(nil)
