@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sovereign-engine/sovereign/audit"
+	"github.com/sovereign-engine/sovereign/bundles"
 	"github.com/sovereign-engine/sovereign/engine"
 )
 
@@ -57,6 +58,24 @@ type Config struct {
 	Ready func() error
 	// Extra lets other rooms (the audit read API) add routes.
 	Extra func(r *gin.Engine)
+	// Admission configures the Kubernetes admission webhook; checked against
+	// the engine's inventory by New. Without a ClusterSite the admission
+	// endpoints answer 503.
+	Admission AdmissionConfig
+	// BundleStatus reports the active bundle and the last attempt to update it
+	// (GET /v1/bundles/status); nil reports only the engine's active bundle.
+	BundleStatus func() bundles.Status
+	// ServeBundlesDir, when set, makes this server a control plane that
+	// serves the bundle files in it to sites (GET /v1/bundles/{name}).
+	ServeBundlesDir string
+}
+
+// logFailureTTL is how long /readyz reports the log's last storage failure.
+const logFailureTTL = 30 * time.Second
+
+type logFailure struct {
+	err error
+	at  time.Time
 }
 
 // Server is the HTTP face of Sovereign.
@@ -64,10 +83,11 @@ type Server struct {
 	cfg     Config
 	router  *gin.Engine
 	metrics *metrics
-	// logFailure is the last error of the decision log, cleared by the next
-	// success: /readyz reports it, so an operator sees why decisions get 503
-	// even when the log's own probe passes (a failure deeper in its tree).
-	logFailure atomic.Pointer[error]
+	// logFailure is the last storage failure of the decision log, cleared by
+	// the next success and forgotten after logFailureTTL (an unready replica
+	// gets no traffic that could clear it): /readyz reports it, so an operator
+	// sees why decisions get 503 even when the log's own probe passes.
+	logFailure atomic.Pointer[logFailure]
 }
 
 // New validates the configuration and builds the routes.
@@ -113,6 +133,12 @@ func New(cfg Config) (*Server, error) {
 	v1.POST("/decisions/placement", s.placement)
 	v1.POST("/decisions/transfer", s.transfer)
 	s.auditRoutes(v1)
+	s.bundleRoutes(v1)
+	s.bundleFileRoutes(v1)
+	s.reportRoutes(v1)
+	if err := s.admissionRoutes(v1); err != nil {
+		return nil, err
+	}
 	if cfg.Extra != nil {
 		cfg.Extra(r)
 	}
@@ -132,8 +158,8 @@ func (s *Server) readyz(c *gin.Context) {
 			return
 		}
 	}
-	if errp := s.logFailure.Load(); errp != nil {
-		abortWithError(c, http.StatusServiceUnavailable, CodeNotReady, "the last decision could not be recorded in the audit log: "+(*errp).Error())
+	if f := s.logFailure.Load(); f != nil && time.Since(f.at) < logFailureTTL {
+		abortWithError(c, http.StatusServiceUnavailable, CodeNotReady, fmt.Sprintf("the audit log failed to record a decision %s ago: %v", time.Since(f.at).Round(time.Second), f.err))
 		return
 	}
 	p := s.cfg.Engine.Policy()

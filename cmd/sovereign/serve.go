@@ -30,6 +30,16 @@ type serveOptions struct {
 	redact       []string
 	logTimeout   time.Duration
 	gcPercent    int
+
+	// Kubernetes admission webhook (docs/admission.md).
+	clusterSite     string
+	regionLabel     string
+	admissionConfig string
+	tlsCert         string
+	tlsKey          string
+
+	// policy distribution (serve_bundles.go)
+	bundleOpts bundleOptions
 }
 
 func newServeCmd() *cobra.Command {
@@ -57,6 +67,12 @@ func newServeCmd() *cobra.Command {
 	f.StringSliceVar(&o.redact, "redact", nil, "request fields replaced by \"[redacted]\" in audit records (top-level names or dotted paths)")
 	f.DurationVar(&o.logTimeout, "log-timeout", 5*time.Second, "how long a decision may wait for the audit log before it fails with 503")
 	f.IntVar(&o.gcPercent, "gc-percent", 400, "Go GC target percentage for the server (GOGC, when set, wins): policy evaluation allocates short-lived values on a small heap, so collecting less often buys throughput for little memory")
+	f.StringVar(&o.clusterSite, "cluster-site", "", "admission webhook: the inventory site this Kubernetes cluster runs in (overrides the --admission-config file)")
+	f.StringVar(&o.regionLabel, "region-label", "", "admission webhook: node label mapping nodes to sites through the sites' labels (default "+api.DefaultRegionLabel+")")
+	f.StringVar(&o.admissionConfig, "admission-config", "", "admission webhook: YAML file of spanned sites, namespace defaults and modes (enforce|warn|dryrun), exempt namespaces")
+	f.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate, reloaded when the file changes (with --tls-key)")
+	f.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert, reloaded when the file changes")
+	addBundleFlags(f, &o.bundleOpts)
 	return cmd
 }
 
@@ -70,7 +86,7 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger) error {
 	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
 		return fmt.Errorf("serve: data dir: %w", err)
 	}
-	eng, err := openEngine(ctx, o.bundle, o.inventory)
+	inv, err := engine.LoadInventory(o.inventory)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -78,9 +94,12 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger) error {
 		DataDir:    o.dataDir,
 		Origin:     o.origin,
 		SigningKey: o.signingKey,
-		Passphrase: audit.PassphraseFromEnv(),
+		Passphrase: audit.PassphraseFromEnv(), // read once, then dropped from the environment below
 		Redact:     o.redact,
 	}
+	// A long-running server keeps no secret in its environment: children (and
+	// anything reading our environment later) do not get the passphrase.
+	os.Unsetenv(audit.PassphraseEnv)
 	auditLog, err := audit.Open(ctx, auditOpts)
 	if err != nil {
 		return fmt.Errorf("serve: audit log: %w", err)
@@ -93,17 +112,33 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger) error {
 			logger.Error("closing the audit log", "err", err)
 		}
 	}()
-	if err := recordActivation(ctx, auditLog, eng, o); err != nil {
+	rt, err := startPolicy(ctx, o, inv, auditLog, logger)
+	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	eng := rt.engine
+	if err := recordInventory(ctx, auditLog, eng, o); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	if rt.manager != nil {
+		go rt.manager.Run(ctx)
+	}
+	go watchInventory(ctx, o.inventory, o.bundleOpts.inventoryPoll, eng, auditLog, logger)
 
+	admission, err := api.LoadAdmissionConfig(o.admissionConfig, o.clusterSite, o.regionLabel)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	srv, err := api.New(api.Config{
-		Engine:       eng,
-		Audit:        auditLog,
-		MaxBodyBytes: o.maxBodyBytes,
-		LogTimeout:   o.logTimeout,
-		Logger:       logger,
-		Ready:        auditLog.Ready,
+		Engine:          eng,
+		Audit:           auditLog,
+		MaxBodyBytes:    o.maxBodyBytes,
+		LogTimeout:      o.logTimeout,
+		Logger:          logger,
+		Ready:           auditLog.Ready,
+		Admission:       admission,
+		BundleStatus:    rt.status,
+		ServeBundlesDir: o.bundleOpts.serveDir,
 	})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -112,6 +147,12 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	tln, err := api.ListenTLS(ln, o.tlsCert, o.tlsKey, logger)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("serve: %w", err)
+	}
+	ln = tln
 	p, inv := eng.Policy(), eng.Inventory()
 	logger.Info("serving", "addr", ln.Addr().String(), "bundle_revision", p.Revision, "bundle_digest", p.Digest,
 		"inventory_revision", inv.Revision, "sites", len(inv.Sites), "datasets", len(inv.Datasets), "data_dir", o.dataDir)
@@ -120,37 +161,23 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger) error {
 	return err
 }
 
-// recordActivation logs which bundle and inventory the service starts deciding
-// on: an auditor reads from the log which policy was in force when.
-func recordActivation(ctx context.Context, l *audit.Log, eng *engine.Engine, o serveOptions) error {
+// recordInventory logs which inventory the service starts deciding on: an
+// auditor reads from the log which inventory was in force when. (Bundle
+// activations are recorded by startPolicy.)
+func recordInventory(ctx context.Context, l *audit.Log, eng *engine.Engine, o serveOptions) error {
 	p, inv := eng.Policy(), eng.Inventory()
-	bundleSource := o.bundle
-	if bundleSource == "" {
-		bundleSource = "builtin"
+	r := &audit.Record{
+		Kind:      audit.KindInventoryActivation,
+		Principal: "system",
+		Request:   mustJSON(map[string]any{"source": o.inventory}),
+		Result: mustJSON(map[string]any{"revision": inv.Revision, "sites": len(inv.Sites),
+			"datasets": len(inv.Datasets), "workloads": len(inv.Workloads)}),
+		Bundle:            audit.BundleRef{Revision: p.Revision, Digest: p.Digest},
+		InventoryRevision: inv.Revision,
+		EngineVersion:     engine.Version,
 	}
-	bundleRef := audit.BundleRef{Revision: p.Revision, Digest: p.Digest}
-	records := []*audit.Record{
-		{
-			Kind:      audit.KindBundleActivation,
-			Principal: "system",
-			Request:   mustJSON(map[string]any{"source": bundleSource}),
-			Result:    mustJSON(map[string]any{"revision": p.Revision, "digest": p.Digest, "roots": p.Roots}),
-		},
-		{
-			Kind:      audit.KindInventoryActivation,
-			Principal: "system",
-			Request:   mustJSON(map[string]any{"source": o.inventory}),
-			Result: mustJSON(map[string]any{"revision": inv.Revision, "sites": len(inv.Sites),
-				"datasets": len(inv.Datasets), "workloads": len(inv.Workloads)}),
-		},
-	}
-	for _, r := range records {
-		r.Bundle = bundleRef
-		r.InventoryRevision = inv.Revision
-		r.EngineVersion = engine.Version
-		if _, err := l.Append(ctx, r); err != nil {
-			return fmt.Errorf("record %s: %w", r.Kind, err)
-		}
+	if _, err := l.Append(ctx, r); err != nil {
+		return fmt.Errorf("record %s: %w", r.Kind, err)
 	}
 	return nil
 }
