@@ -47,3 +47,7 @@ clean:
 # Regenerate the built-in bundle's dated reference data from its source tables.
 reference:
 	python3 scripts/gen_reference.py > policies/reference/data.json
+
+# Regenerate the policy catalog (docs/policies.md) from the METADATA annotations.
+docs:
+	$(GO) run ./policies/internal/catalog/gen > docs/policies.md

@@ -350,13 +350,13 @@ func TestDemoPlacements(t *testing.T) {
 	const at = "2026-11-27T10:00:00Z"
 	want := map[string][]string{
 		"customer-pii-eu":    {"ams-1", "ber-1", "fra-1", "fra-2", "gru-1", "iad-1", "lon-1", "muc-edge-1", "osl-1", "par-1", "rey-edge-1", "sel-1", "tyo-1", "yul-1", "zrh-1"},
-		"patient-records-de": {"ams-1", "ber-1", "fra-1"},
+		"patient-records-de": {"ber-1", "fra-1"}, // ams-1: no German establishment (§393 SGB V)
 		"payments-in":        {"bom-1"},
 		"citizens-ru":        {"mow-1"},
-		"tax-records-fr":     {"ber-1", "fra-2", "muc-edge-1", "par-1"},
+		"tax-records-fr":     {"par-1"}, // SecNumCloud
 		"public-catalogue":   all,
 		"itar-designs":       {"iad-1", "us-east-1"},
-		"uk-customers":       all, // UK GDPR is not in the starter rule set
+		"uk-customers":       {"ams-1", "ber-1", "fra-1", "fra-2", "lon-1", "muc-edge-1", "osl-1", "par-1", "rey-edge-1", "sel-1", "tyo-1", "yul-1", "zrh-1"},
 		"hr-records-nordics": {"ams-1", "ber-1", "fra-1", "fra-2", "muc-edge-1", "osl-1", "par-1", "rey-edge-1"},
 	}
 	for ds, sites := range want {

@@ -43,6 +43,39 @@ sites := {
 	}),
 	"ie-ch": site("ie-ch", "IE", {"personnel_countries": ["IE", "CH", "NO"]}),
 	"no-country": {"id": "no-country", "kind": "edge", "operator": {"name": "X", "country": "DE"}},
+	"xk-1": site("xk-1", "XK", {}),
+	"cn-1": site("cn-1", "CN", {}),
+	"hk-1": site("hk-1", "HK", {}),
+	"sg-1": site("sg-1", "SG", {}),
+	"ru-1": site("ru-1", "RU", {}),
+	"sa-1": site("sa-1", "SA", {}),
+	"tr-1": site("tr-1", "TR", {}),
+	"vn-1": site("vn-1", "VN", {}),
+	"id-1": site("id-1", "ID", {}),
+	"mc-1": site("mc-1", "MC", {}),
+	"gb-in": site("gb-in", "GB", {"personnel_countries": ["GB", "IN"]}),
+	"ch-in": site("ch-in", "CH", {"personnel_countries": ["CH", "IN"]}),
+	"us-ukdpf": site("us-ukdpf", "US", {"certifications": [{"scheme": "UK-US-DPF"}]}),
+	"us-chdpf": site("us-chdpf", "US", {"certifications": [{"scheme": "Swiss-US-DPF"}]}),
+	"us-itar": site("us-itar", "US", {"labels": {"sovereign-engine.io/us-persons-only": "true"}}),
+	"de-c5t1": site("de-c5t1", "DE", {"certifications": [{"scheme": "C5", "level": "type1", "valid_until": "2027-12-31"}]}),
+	"de-est": site("de-est", "NL", {
+		"operator": {"name": "Cloud BV", "country": "NL"},
+		"labels": {"sovereign-engine.io/operator-establishments": "NL,DE"},
+		"certifications": [{"scheme": "C5", "level": "type2", "valid_until": "2027-12-31"}],
+	}),
+	"in-c5": site("in-c5", "IN", {
+		"operator": {"name": "Desi Cloud GmbH", "country": "DE"},
+		"certifications": [{"scheme": "C5", "level": "type2", "valid_until": "2027-12-31"}],
+	}),
+	"fr-snc": site("fr-snc", "FR", {
+		"operator": {"name": "Nuage SAS", "country": "FR", "parent_countries": ["FR"]},
+		"certifications": [{"scheme": "SecNumCloud", "level": "3.2", "valid_until": "2027-03-31"}],
+	}),
+	"fr-snc-us": site("fr-snc-us", "FR", {
+		"operator": {"name": "JV SAS", "country": "FR", "parent_countries": ["FR", "US"]},
+		"certifications": [{"scheme": "SecNumCloud", "level": "3.2", "valid_until": "2027-03-31"}],
+	}),
 }
 
 datasets := {
@@ -57,15 +90,43 @@ datasets := {
 		"id": "health-de", "classification": "restricted", "categories": ["health", "special-category"],
 		"subject_jurisdictions": ["DE"], "required_certifications": ["C5"],
 	},
-	"two-certs": {"id": "two-certs", "classification": "internal", "categories": ["internal"], "required_certifications": ["C5", "SecNumCloud"]},
+	"c5-data": {
+		"id": "c5-data", "classification": "restricted", "categories": ["special-category"],
+		"subject_jurisdictions": ["AT"], "required_certifications": ["C5"],
+	},
+	"two-certs": {"id": "two-certs", "classification": "internal", "categories": ["internal"], "required_certifications": ["C5", "HDS"]},
 	"resid-eea": {"id": "resid-eea", "classification": "internal", "categories": ["internal"], "residency": ["EEA"]},
 	"resid-eu": {"id": "resid-eu", "classification": "internal", "categories": ["internal"], "residency": ["EU"]},
 	"resid-list": {"id": "resid-list", "classification": "internal", "categories": ["internal"], "residency": ["DE", "FR"]},
 	"resid-bogus": {"id": "resid-bogus", "classification": "internal", "categories": ["internal"], "residency": ["EUROPE"]},
 	"resid-empty": {"id": "resid-empty", "classification": "internal", "categories": ["internal"], "residency": []},
 	"sov": {"id": "sov", "classification": "sovereign", "categories": ["government"]},
+	"pii-gb": {"id": "pii-gb", "classification": "confidential", "categories": ["personal"], "subject_jurisdictions": ["GB"]},
+	"pii-ch": {"id": "pii-ch", "classification": "confidential", "categories": ["personal"], "subject_jurisdictions": ["CH"]},
+	"pii-ru": {"id": "pii-ru", "classification": "confidential", "categories": ["personal"], "subject_jurisdictions": ["RU"]},
+	"cn-small": cn_pi("cn-small", ["personal"], 99999),
+	"cn-contract": cn_pi("cn-contract", ["personal"], 100000),
+	"cn-million": cn_pi("cn-million", ["personal"], 1000000),
+	"cn-big": cn_pi("cn-big", ["personal"], 1000001),
+	"cn-sens": cn_pi("cn-sens", ["personal", "health"], 10000),
+	"cn-sens-big": cn_pi("cn-sens-big", ["personal", "health"], 10001),
+	"cn-nocount": {"id": "cn-nocount", "classification": "confidential", "categories": ["personal"], "subject_jurisdictions": ["CN"]},
+	"cn-important": {"id": "cn-important", "classification": "restricted", "categories": ["cn-important-data"], "origin_country": "CN"},
+	"pay-in": {"id": "pay-in", "classification": "restricted", "categories": ["payment"], "origin_country": "IN"},
+	"gov-id": {"id": "gov-id", "classification": "restricted", "categories": ["government"], "origin_country": "ID"},
+	"pii-vn": {"id": "pii-vn", "classification": "confidential", "categories": ["personal"], "origin_country": "VN", "subject_jurisdictions": ["VN"]},
+	"pii-vn-abroad": {"id": "pii-vn-abroad", "classification": "confidential", "categories": ["personal"], "origin_country": "SG", "subject_jurisdictions": ["VN"]},
+	"pii-sa": {"id": "pii-sa", "classification": "confidential", "categories": ["personal"], "subject_jurisdictions": ["SA"]},
+	"pii-tr": {"id": "pii-tr", "classification": "confidential", "categories": ["personal"], "subject_jurisdictions": ["TR"]},
+	"health-de2": {"id": "health-de2", "classification": "restricted", "categories": ["social"], "origin_country": "DE"},
+	"snc": {"id": "snc", "classification": "restricted", "categories": ["fr-state-sensitive"]},
+	"snc-cert": {"id": "snc-cert", "classification": "restricted", "categories": ["internal"], "required_certifications": ["SecNumCloud"]},
+	"itar-plain": {"id": "itar-plain", "classification": "restricted", "categories": ["export-controlled"]},
+	"itar-e2e": {"id": "itar-e2e", "classification": "restricted", "categories": ["itar"], "encryption": {"at_rest": true, "end_to_end": true}},
 	"sov-eea": {"id": "sov-eea", "classification": "sovereign", "categories": ["government"], "allowed_jurisdictions": ["EEA"]},
 }
+
+cn_pi(id, cats, n) := {"id": id, "classification": "confidential", "categories": cats, "subject_jurisdictions": ["CN"], "subject_count": n}
 
 inventory := {"sites": sites, "datasets": datasets, "workloads": {}}
 
@@ -112,3 +173,11 @@ transfer(ds, from, to, extra) := d if {
 violation_rules(decision) := {v.rule | some v in decision.violations}
 
 obligation_rules(decision) := {o.rule | some o in decision.obligations}
+
+# clean(d): decision d has no violation, obligation, warning or exemption.
+clean(d) if {
+	d.violations == []
+	d.obligations == []
+	d.warnings == []
+	d.exemptions == []
+}

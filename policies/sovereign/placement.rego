@@ -10,15 +10,29 @@
 package sovereign.placement
 
 import data.sovereign.lib
+import data.sovereign.lib.exemptions
 
-decision := {"violations": violations, "obligations": obligations} if {
+decision := {"violations": violations, "obligations": obligations, "warnings": warnings, "exemptions": applied} if {
 	input.kind == "placement"
 	lib.today
 	count(input.datasets) > 0
 	is_array(input.candidates)
 }
 
-violations := [v | some v in all_violations]
+# Exemptions (lib/exemptions.rego) waive results of named rules; the decision
+# lists each one it applied. Rules whose effect is warn are reported under
+# warnings, apart from the obligations an allowed outcome owes.
+violations := exemptions.keep(all_violations)
+
+warn_rules := {"ru.152fz.foreign_copy", "cn.pipl.cumulative_volume"}
+
+findings := {o | some o in regime_obligations; not warn_rules[o.rule]}
+
+warning_findings := {o | some o in regime_obligations; warn_rules[o.rule]}
+
+warnings := array.concat(exemptions.keep(warning_findings), [w | some w in exemptions.stale(all_violations | regime_obligations)])
+
+applied := exemptions.applied(all_violations | regime_obligations)
 
 # Every regime package under data.sovereign.rules defines the four rules
 # placement_violations, placement_obligations, transfer_violations and
@@ -26,20 +40,46 @@ violations := [v | some v in all_violations]
 # here (a Go test fails for a regime package that is not). The references are
 # static on purpose: data.sovereign.rules[x] would make OPA evaluate whole
 # packages on every query.
-obligations := [o | some o in regime_obligations]
+obligations := exemptions.keep(findings)
 
 regime_obligations := union({
 	data.sovereign.rules.certification.placement_obligations,
+	data.sovereign.rules.chfadp.placement_obligations,
+	data.sovereign.rules.china.placement_obligations,
+	data.sovereign.rules.dehealth.placement_obligations,
 	data.sovereign.rules.gdpr.placement_obligations,
+	data.sovereign.rules.india.placement_obligations,
+	data.sovereign.rules.indonesia.placement_obligations,
+	data.sovereign.rules.itar.placement_obligations,
+	data.sovereign.rules.jurisdiction.placement_obligations,
 	data.sovereign.rules.residency.placement_obligations,
+	data.sovereign.rules.russia.placement_obligations,
+	data.sovereign.rules.saudi.placement_obligations,
+	data.sovereign.rules.secnumcloud.placement_obligations,
 	data.sovereign.rules.sovereignty.placement_obligations,
+	data.sovereign.rules.turkey.placement_obligations,
+	data.sovereign.rules.ukgdpr.placement_obligations,
+	data.sovereign.rules.vietnam.placement_obligations,
 })
 
 regime_violations := union({
 	data.sovereign.rules.certification.placement_violations,
+	data.sovereign.rules.chfadp.placement_violations,
+	data.sovereign.rules.china.placement_violations,
+	data.sovereign.rules.dehealth.placement_violations,
 	data.sovereign.rules.gdpr.placement_violations,
+	data.sovereign.rules.india.placement_violations,
+	data.sovereign.rules.indonesia.placement_violations,
+	data.sovereign.rules.itar.placement_violations,
+	data.sovereign.rules.jurisdiction.placement_violations,
 	data.sovereign.rules.residency.placement_violations,
+	data.sovereign.rules.russia.placement_violations,
+	data.sovereign.rules.saudi.placement_violations,
+	data.sovereign.rules.secnumcloud.placement_violations,
 	data.sovereign.rules.sovereignty.placement_violations,
+	data.sovereign.rules.turkey.placement_violations,
+	data.sovereign.rules.ukgdpr.placement_violations,
+	data.sovereign.rules.vietnam.placement_violations,
 })
 
 all_violations contains v if some v in regime_violations

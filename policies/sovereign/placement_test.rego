@@ -4,7 +4,7 @@ import data.sovereign.fixtures_test as fx
 
 test_decision_shape if {
 	d := fx.placement(["pii-eu"], ["de-1", "in-1"])
-	object.keys(d) == {"violations", "obligations"}
+	object.keys(d) == {"violations", "obligations", "warnings", "exemptions"}
 	is_array(d.violations)
 	d.obligations == []
 	every v in d.violations {
@@ -18,11 +18,11 @@ test_allowed_sites_have_no_violation if {
 }
 
 test_a_workload_is_bound_by_every_dataset if {
-	d := fx.placement(["pii-eu", "resid-list", "health-de"], ["de-1", "fr-old", "ch-1"])
+	d := fx.placement(["pii-eu", "resid-list", "c5-data"], ["de-1", "fr-old", "ch-1"])
 	fx.rules_at(d, "de-1") == set()
 	fx.rules_at(d, "fr-old") == {"dataset.required_certification"}
 	fx.rules_at(d, "ch-1") == {"dataset.residency", "dataset.required_certification"}
-	{v.dataset | some v in d.violations; v.site == "ch-1"} == {"resid-list", "health-de"}
+	{v.dataset | some v in d.violations; v.site == "ch-1"} == {"resid-list", "c5-data"}
 }
 
 test_unknown_candidate_is_refused if {

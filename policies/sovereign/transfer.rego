@@ -10,8 +10,9 @@
 package sovereign.transfer
 
 import data.sovereign.lib
+import data.sovereign.lib.exemptions
 
-decision := {"violations": violations, "obligations": obligations} if {
+decision := {"violations": violations, "obligations": obligations, "warnings": warnings, "exemptions": applied} if {
 	input.kind == "transfer"
 	lib.today
 	count(input.datasets) > 0
@@ -19,7 +20,20 @@ decision := {"violations": violations, "obligations": obligations} if {
 	is_string(input.to)
 }
 
-violations := [v | some v in all_violations]
+# Exemptions (lib/exemptions.rego) waive results of named rules; the decision
+# lists each one it applied. Rules whose effect is warn are reported under
+# warnings, apart from the obligations an allowed outcome owes.
+violations := exemptions.keep(all_violations)
+
+warn_rules := {"ru.152fz.foreign_copy", "cn.pipl.cumulative_volume"}
+
+findings := {o | some o in regime_obligations; not warn_rules[o.rule]}
+
+warning_findings := {o | some o in regime_obligations; warn_rules[o.rule]}
+
+warnings := array.concat(exemptions.keep(warning_findings), [w | some w in exemptions.stale(all_violations | regime_obligations)])
+
+applied := exemptions.applied(all_violations | regime_obligations)
 
 # Every regime package under data.sovereign.rules defines the four rules
 # placement_violations, placement_obligations, transfer_violations and
@@ -27,20 +41,46 @@ violations := [v | some v in all_violations]
 # here (a Go test fails for a regime package that is not). The references are
 # static on purpose: data.sovereign.rules[x] would make OPA evaluate whole
 # packages on every query.
-obligations := [o | some o in regime_obligations]
+obligations := exemptions.keep(findings)
 
 regime_obligations := union({
 	data.sovereign.rules.certification.transfer_obligations,
+	data.sovereign.rules.chfadp.transfer_obligations,
+	data.sovereign.rules.china.transfer_obligations,
+	data.sovereign.rules.dehealth.transfer_obligations,
 	data.sovereign.rules.gdpr.transfer_obligations,
+	data.sovereign.rules.india.transfer_obligations,
+	data.sovereign.rules.indonesia.transfer_obligations,
+	data.sovereign.rules.itar.transfer_obligations,
+	data.sovereign.rules.jurisdiction.transfer_obligations,
 	data.sovereign.rules.residency.transfer_obligations,
+	data.sovereign.rules.russia.transfer_obligations,
+	data.sovereign.rules.saudi.transfer_obligations,
+	data.sovereign.rules.secnumcloud.transfer_obligations,
 	data.sovereign.rules.sovereignty.transfer_obligations,
+	data.sovereign.rules.turkey.transfer_obligations,
+	data.sovereign.rules.ukgdpr.transfer_obligations,
+	data.sovereign.rules.vietnam.transfer_obligations,
 })
 
 regime_violations := union({
 	data.sovereign.rules.certification.transfer_violations,
+	data.sovereign.rules.chfadp.transfer_violations,
+	data.sovereign.rules.china.transfer_violations,
+	data.sovereign.rules.dehealth.transfer_violations,
 	data.sovereign.rules.gdpr.transfer_violations,
+	data.sovereign.rules.india.transfer_violations,
+	data.sovereign.rules.indonesia.transfer_violations,
+	data.sovereign.rules.itar.transfer_violations,
+	data.sovereign.rules.jurisdiction.transfer_violations,
 	data.sovereign.rules.residency.transfer_violations,
+	data.sovereign.rules.russia.transfer_violations,
+	data.sovereign.rules.saudi.transfer_violations,
+	data.sovereign.rules.secnumcloud.transfer_violations,
 	data.sovereign.rules.sovereignty.transfer_violations,
+	data.sovereign.rules.turkey.transfer_violations,
+	data.sovereign.rules.ukgdpr.transfer_violations,
+	data.sovereign.rules.vietnam.transfer_violations,
 })
 
 all_violations contains v if some v in regime_violations

@@ -4,7 +4,7 @@ import data.sovereign.fixtures_test as fx
 
 test_decision_shape if {
 	d := fx.transfer(["pii-eu"], "de-1", "in-1", {"mechanism": {"kind": "scc"}})
-	object.keys(d) == {"violations", "obligations"}
+	object.keys(d) == {"violations", "obligations", "warnings", "exemptions"}
 	d.violations == []
 	every o in d.obligations {
 		object.keys(o) == {"site", "dataset", "rule", "message", "citation"}
@@ -24,7 +24,7 @@ test_end_without_country_is_refused if {
 }
 
 test_destination_placement_rules_apply if {
-	d := fx.transfer(["pii-eu", "health-de", "sov"], "de-1", "us-1", {})
+	d := fx.transfer(["pii-eu", "c5-data", "sov"], "de-1", "us-1", {})
 	fx.violation_rules(d) == {"gdpr.chapter5.no_basis", "dataset.required_certification", "sovereign.foreign_control", "sovereign.location"}
 }
 

@@ -141,6 +141,23 @@ join(xs) := concat(", ", sort(xs))
 
 # inventory_violation is the result refusing a site a query names that is missing
 # from the inventory, or has no country.
+
+# METADATA
+# title: Candidate or transfer end missing from the inventory, or without a country
+# custom:
+#   rules:
+#     - id: inventory.unknown_site
+#       title: Site not in the inventory
+#       effect: deny
+#       citation: Sovereign policy contract (docs/policy-contract.md)
+#       source: https://github.com/sovereign-engine/sovereign/blob/main/docs/policy-contract.md
+#       example: a placement whose candidates name atlantis-1, absent from data.inventory.sites
+#     - id: inventory.incomplete_site
+#       title: Site without a country
+#       effect: deny
+#       citation: Sovereign policy contract (docs/policy-contract.md)
+#       source: https://github.com/sovereign-engine/sovereign/blob/main/docs/policy-contract.md
+#       example: a site in data.inventory.sites with no country field
 inventory_violation(id, sites, d) := {
 	"site": id, "dataset": dataset_id(d), "rule": "inventory.unknown_site",
 	"message": sprintf("Site %s is not in the inventory, so nothing is known of its jurisdiction.", [id]),
@@ -151,4 +168,73 @@ inventory_violation(id, sites, d) := {
 	"site": id, "dataset": dataset_id(d), "rule": "inventory.incomplete_site",
 	"message": sprintf("Site %s has no country, so its jurisdiction cannot be judged.", [id]),
 	"citation": "Sovereign policy contract (docs/policy-contract.md)",
+}
+
+# personal(d): dataset d holds a category of personal data, per the category
+# table of the reference data. The table's dates are the GDPR's; other regimes
+# have their own, so only the categories are read here.
+personal(d) if {
+	categories := data.reference.gdpr.data_categories
+	some cat in d.categories
+	categories[cat]
+}
+
+# has_category(d, cats): dataset d carries one of the categories cats.
+has_category(d, cats) if {
+	some cat in d.categories
+	cat in cats
+}
+
+# subject_of(d, c): dataset d concerns data subjects of country c, named or in a
+# named group.
+subject_of(d, c) if c in d.subject_jurisdictions
+
+subject_of(d, c) if {
+	some j in d.subject_jurisdictions
+	j != c
+	members(j)[c]
+}
+
+# concerns(d, c): dataset d was collected in country c, or its subjects are there.
+concerns(d, c) if d.origin_country == c
+
+concerns(d, c) if subject_of(d, c)
+
+# regime(name) is the localisation or transfer regime of the reference data
+# (data.reference.regimes) when it is in force on the decision date.
+regime(name) := r if {
+	r := data.reference.regimes[name]
+	dated(r.valid_from, r.valid_until)
+}
+
+# dated(from, until): the decision date lies within [from, until] (null: open).
+# Regime entries hold whole tables, so their dates are checked through scalars:
+# a function's arguments are hashed for OPA's per-query cache.
+dated(from, until) if {
+	t := today
+	from <= t
+	t <= object.get({null: "9999-12-31"}, until, until)
+}
+
+# holds(site, scheme, levels): site holds a current certification of the scheme,
+# at one of the levels when levels is not empty.
+holds(site, scheme, levels) if {
+	t := today
+	some cert in site.certifications
+	cert.scheme == scheme
+	object.get(cert, "valid_until", t) >= t
+	level_ok(cert, levels)
+}
+
+level_ok(_, levels) if count(levels) == 0
+
+level_ok(cert, levels) if cert.level in levels
+
+# label(site, key) is a site label's value, "" when absent.
+label(site, key) := object.get(site, ["labels", key], "")
+
+# result builds one result element of the contract.
+result(site, did, rule, message, citation) := {
+	"site": site, "dataset": did, "rule": rule,
+	"message": message, "citation": citation,
 }

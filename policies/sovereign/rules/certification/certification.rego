@@ -4,13 +4,18 @@
 #   Every scheme in a dataset's required_certifications must be held by each site
 #   storing it, with valid_until absent or on or after the decision date
 #   (valid_until is the last day the certificate is valid).
-# custom:
-#   rules:
-#     - dataset.required_certification
 package sovereign.rules.certification
 
 import data.sovereign.lib
 
+# METADATA
+# title: Required certification missing or expired at the site
+# custom:
+#   id: dataset.required_certification
+#   effect: deny
+#   citation: Dataset certification policy (contractual)
+#   source: https://github.com/sovereign-engine/sovereign/blob/main/docs/policies.md
+#   example: patient-records-de (required_certifications [C5]) at fra-2, whose C5 expired on 2025-12-31
 violations contains v if {
 	some d in input.datasets
 	required := d.required_certifications

@@ -6,13 +6,6 @@
 #   from a third country is a transfer (EDPB Guidelines 05/2021). A transfer outside
 #   needs an Art. 46/47 tool (then a transfer impact assessment is owed) or an
 #   occasional Art. 49 derogation.
-# custom:
-#   rules:
-#     - gdpr.chapter5.no_basis
-#     - gdpr.chapter5.remote_access
-#     - gdpr.chapter5.derogation_not_occasional
-#     - gdpr.chapter5.tia_required
-#     - gdpr.chapter5.sa_authorisation
 package sovereign.rules.gdpr
 
 import data.sovereign.lib
@@ -135,6 +128,14 @@ qualifier_reason(q, _, _) := sprintf("has a scope qualifier (%s) this policy doe
 # adequacy - by where the site is, and by who administers it. The per-site loops
 # bind their lookup tables locally; only a country outside the EEA costs a call.
 
+# METADATA
+# title: EEA personal data outside the EEA and EU adequacy
+# custom:
+#   id: gdpr.chapter5.no_basis
+#   effect: deny
+#   citation: GDPR Art. 44, 45, 46, 49
+#   source: https://eur-lex.europa.eu/eli/reg/2016/679/oj
+#   example: a dataset with categories [personal] and subject_jurisdictions [EU] at a site in IN (us-east-1 in the demo), or a transfer there without a mechanism
 findings contains f if {
 	some i, d in scoped
 	did := lib.dataset_id(d)
@@ -155,8 +156,9 @@ findings contains f if {
 }
 
 # Remote administration from a third country is a transfer. Personnel in the
-# site's own country are judged with the site by the rule above.
-remote contains [i, id, p] if {
+# site's own country are judged with the site by the rule above. Grouped by
+# dataset index and site, so each site's countries are collected once.
+remote[i][id] contains p if {
 	some i, d in scoped
 	targets := lib.targets
 	eea := lib.eea
@@ -168,9 +170,17 @@ remote contains [i, id, p] if {
 	count(unmet(list, p, site, d)) > 0
 }
 
+# METADATA
+# title: EEA personal data administered from a third country
+# custom:
+#   id: gdpr.chapter5.remote_access
+#   effect: deny
+#   citation: GDPR Art. 44; EDPB Guidelines 05/2021
+#   source: https://www.edpb.europa.eu/our-work-tools/our-documents/guidelines/guidelines-052021-interplay-between-application-article-3_en
+#   example: a dataset with subject_jurisdictions [EU] at dub-1 (personnel in IN)
 findings contains f if {
-	some [i, id, _] in remote
-	countries := {p | some [i, id, p] in remote}
+	some i, by_site in remote
+	some id, countries in by_site
 	site := lib.targets[id]
 	f := {
 		"index": i, "site": id, "dataset": lib.dataset_id(scoped[i]),
@@ -274,6 +284,14 @@ known_derogation if lib.in_force(ref.derogations[input.mechanism.derogation])
 
 # A derogation covers only occasional transfers: a repeated, continuous or
 # unstated frequency is refused.
+# METADATA
+# title: Art. 49 derogation relied on for a repeated or continuous transfer
+# custom:
+#   id: gdpr.chapter5.derogation_not_occasional
+#   effect: deny
+#   citation: GDPR Art. 49(1); EDPB Guidelines 2/2018
+#   source: https://www.edpb.europa.eu/our-work-tools/our-documents/guidelines/guidelines-22018-derogations-article-49-under-regulation_en
+#   example: transfer fra-1 to bom-1 with mechanism {kind derogation, derogation consent} and frequency repeated
 transfer_violations contains v if {
 	tool.derogation
 	known_derogation
@@ -296,6 +314,14 @@ frequency_label := input.frequency if {
 } else := "of unstated frequency (state frequency one-off)"
 
 # An Art. 46/47 tool is enough only with a transfer impact assessment (Schrems II).
+# METADATA
+# title: Art. 46/47 tool relied on - transfer impact assessment owed
+# custom:
+#   id: gdpr.chapter5.tia_required
+#   effect: obligation
+#   citation: CJEU C-311/18 (Schrems II); EDPB Recommendations 01/2020; GDPR Art. 46(1)
+#   source: https://www.edpb.europa.eu/our-work-tools/our-documents/recommendations/recommendations-012020-measures-supplement-transfer_en
+#   example: transfer fra-1 to us-east-1 with mechanism {kind scc, module C2P}
 transfer_obligations contains o if {
 	t := tool
 	not t.derogation
@@ -315,6 +341,14 @@ tia_status := sprintf("transfer impact assessment on record: %s", [input.mechani
 } else := "no transfer impact assessment is referenced yet (mechanism.tia_reference)"
 
 # Ad hoc clauses need the supervisory authority's authorisation first.
+# METADATA
+# title: Ad hoc clauses relied on - supervisory authority authorisation owed
+# custom:
+#   id: gdpr.chapter5.sa_authorisation
+#   effect: obligation
+#   citation: GDPR Art. 46(3)(a), 46(4)
+#   source: https://eur-lex.europa.eu/eli/reg/2016/679/oj
+#   example: transfer fra-1 to bom-1 with mechanism {kind ad-hoc-clauses}
 transfer_obligations contains o if {
 	tool.sa_authorisation
 	some i, _ in exposed

@@ -28,7 +28,7 @@ test_residency_groups_are_dated if {
 test_residency_with_unknown_names_allows_nothing if {
 	d := fx.placement(["resid-bogus"], ["de-1", "zz-1"])
 	fx.rules_at(d, "de-1") == {"dataset.residency"}
-	fx.rules_at(d, "zz-1") == {"dataset.residency"}
+	fx.rules_at(d, "zz-1") == {"dataset.residency", "jurisdiction.unknown"}
 }
 
 test_empty_residency_allows_nothing if {
@@ -48,4 +48,11 @@ test_residency_binds_stored_copies if {
 test_residency_does_not_bind_remote_access if {
 	d := fx.transfer(["resid-list"], "de-1", "no-1", {"type": "remote-access"})
 	d.violations == []
+}
+
+test_residency_deny_list if {
+	d := {"id": "no-us", "classification": "internal", "categories": ["internal"], "residency_deny": ["US", "EFTA"]}
+	decision := data.sovereign.placement.decision with input as {"kind": "placement", "time": fx.now, "datasets": [d], "candidates": ["de-1", "us-1", "no-1"]}
+		with data.inventory as fx.inventory
+	{[v.site, v.rule] | some v in decision.violations} == {["us-1", "dataset.residency_denied"], ["no-1", "dataset.residency_denied"]}
 }

@@ -6,10 +6,6 @@
 #   chain be incorporated in, the dataset's allowed_jurisdictions (["EU"] when
 #   absent). CLOUD Act exposure follows the ownership chain, not the site's
 #   location. Applies to remote access too: access is control.
-# custom:
-#   rules:
-#     - sovereign.foreign_control
-#     - sovereign.location
 package sovereign.rules.sovereignty
 
 import data.sovereign.lib
@@ -23,6 +19,14 @@ sovereign[i] := {"id": lib.dataset_id(d), "listed": listed, "allowed": lib.expan
 	listed := object.get(d, "allowed_jurisdictions", default_allowed)
 }
 
+# METADATA
+# title: Sovereign data at a site whose operator or a parent is outside the allowed jurisdictions
+# custom:
+#   id: sovereign.foreign_control
+#   effect: deny
+#   citation: CLOUD Act 18 U.S.C. §2713 exposure; GDPR Art. 48
+#   source: https://www.law.cornell.edu/uscode/text/18/2713
+#   example: tax-records-fr (sovereign, allowed_jurisdictions [EU]) at fra-1, whose operator's parent is in US
 violations contains v if {
 	some s in sovereign
 	allowed := s.allowed
@@ -47,6 +51,14 @@ violations contains v if {
 	}
 }
 
+# METADATA
+# title: Sovereign data at a site outside the allowed jurisdictions
+# custom:
+#   id: sovereign.location
+#   effect: deny
+#   citation: Dataset sovereign classification (allowed_jurisdictions)
+#   source: https://github.com/sovereign-engine/sovereign/blob/main/docs/policies.md
+#   example: tax-records-fr (sovereign, allowed_jurisdictions [EU]) at osl-1 (NO)
 violations contains v if {
 	some s in sovereign
 	allowed := s.allowed

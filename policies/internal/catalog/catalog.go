@@ -1,0 +1,214 @@
+// Package catalog reads the METADATA annotations of a Sovereign policy bundle and
+// renders the rule catalog (docs/policies.md): every rule id with its effect,
+// citation, title, source and an example.
+package catalog
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+)
+
+// Rule is one rule id of the library as its METADATA annotation describes it.
+type Rule struct {
+	ID       string
+	Title    string
+	Effect   string // deny | obligation | warn
+	Citation string
+	Source   string
+	Example  string
+	Package  string // e.g. sovereign.rules.gdpr
+	File     string
+}
+
+// Package is a policy package with its title and description.
+type Package struct {
+	Path        string
+	File        string
+	Title       string
+	Description string
+	Rules       []Rule
+}
+
+// Effects a rule may have.
+var Effects = map[string]bool{"deny": true, "obligation": true, "warn": true}
+
+// Load parses every non-test .rego module of the bundle and returns its packages
+// (those with a package-level title, or with rules) and the string literals that
+// look like rule ids.
+func Load(bundle fs.FS) ([]Package, map[string][]string, error) {
+	pkgs := map[string]*Package{}
+	literals := map[string][]string{}
+	err := fs.WalkDir(bundle, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || path.Ext(p) != ".rego" || strings.HasSuffix(p, "_test.rego") {
+			return err
+		}
+		src, err := fs.ReadFile(bundle, p)
+		if err != nil {
+			return err
+		}
+		m, err := ast.ParseModuleWithOpts(p, string(src), ast.ParserOptions{ProcessAnnotation: true, RegoVersion: ast.RegoV1})
+		if err != nil {
+			return err
+		}
+		name := strings.TrimPrefix(m.Package.Path.String(), "data.")
+		pkg := pkgs[name]
+		if pkg == nil {
+			pkg = &Package{Path: name, File: p}
+			pkgs[name] = pkg
+		}
+		for _, a := range m.Annotations {
+			if a.Scope == "package" || a.Scope == "subpackages" {
+				pkg.Title, pkg.Description = a.Title, strings.TrimSpace(a.Description)
+				continue
+			}
+			rules, err := rulesOf(a.Custom, a.Title)
+			if err != nil {
+				return fmt.Errorf("%s:%d: %w", p, a.Location.Row, err)
+			}
+			for _, r := range rules {
+				r.Package, r.File = name, p
+				pkg.Rules = append(pkg.Rules, r)
+			}
+		}
+		ast.WalkTerms(m, func(t *ast.Term) bool {
+			if s, ok := t.Value.(ast.String); ok && ruleIDShape.MatchString(string(s)) {
+				literals[string(s)] = append(literals[string(s)], fmt.Sprintf("%s:%d", p, t.Location.Row))
+			}
+			return false
+		})
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []Package
+	for _, p := range pkgs {
+		if p.Title == "" && len(p.Rules) == 0 {
+			continue
+		}
+		sort.Slice(p.Rules, func(i, j int) bool { return p.Rules[i].ID < p.Rules[j].ID })
+		out = append(out, *p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out, literals, nil
+}
+
+// ruleIDShape is the shape of a rule id: dotted lower-case segments whose first
+// segment names a regime.
+var ruleIDShape = regexp.MustCompile(`^(gdpr|ukgdpr|chfadp|ru|cn|in|id|vn|sa|tr|de|fr|itar|dataset|sovereign|jurisdiction|inventory|exemption)\.[a-z0-9_]+(\.[a-z0-9_]+)*$`)
+
+// rulesOf reads custom.id (one rule) or custom.rules (a list of rules).
+func rulesOf(custom map[string]any, title string) ([]Rule, error) {
+	if custom == nil {
+		return nil, nil
+	}
+	if _, ok := custom["id"]; ok {
+		r := ruleFrom(custom)
+		if r.Title == "" {
+			r.Title = title
+		}
+		return []Rule{r}, nil
+	}
+	list, ok := custom["rules"].([]any)
+	if !ok {
+		return nil, nil
+	}
+	var out []Rule
+	for _, el := range list {
+		m, ok := el.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("custom.rules: an element is not an object (a bare id list is not enough: give id, title, effect, citation, source, example)")
+		}
+		out = append(out, ruleFrom(m))
+	}
+	return out, nil
+}
+
+func ruleFrom(m map[string]any) Rule {
+	s := func(k string) string { v, _ := m[k].(string); return strings.TrimSpace(v) }
+	return Rule{ID: s("id"), Title: s("title"), Effect: s("effect"), Citation: s("citation"), Source: s("source"), Example: s("example")}
+}
+
+// Check lists every problem of the catalog: a rule without a field, an unknown
+// effect, a source that is not an https URL, an id documented twice, and a rule
+// id used in the policy that no annotation documents.
+func Check(pkgs []Package, literals map[string][]string) []string {
+	var problems []string
+	seen := map[string]string{}
+	for _, p := range pkgs {
+		for _, r := range p.Rules {
+			where := fmt.Sprintf("%s: rule %q", r.File, r.ID)
+			for field, v := range map[string]string{"id": r.ID, "title": r.Title, "effect": r.Effect, "citation": r.Citation, "source": r.Source, "example": r.Example} {
+				if v == "" {
+					problems = append(problems, fmt.Sprintf("%s has no %s", where, field))
+				}
+			}
+			if r.Effect != "" && !Effects[r.Effect] {
+				problems = append(problems, fmt.Sprintf("%s has effect %q, want deny, obligation or warn", where, r.Effect))
+			}
+			if r.Source != "" && !strings.HasPrefix(r.Source, "https://") && !strings.HasPrefix(r.Source, "http://") {
+				problems = append(problems, fmt.Sprintf("%s has source %q, want a URL", where, r.Source))
+			}
+			if prev, dup := seen[r.ID]; dup {
+				problems = append(problems, fmt.Sprintf("%s is also documented in %s", where, prev))
+			}
+			seen[r.ID] = r.File
+		}
+	}
+	ids := make([]string, 0, len(literals))
+	for id := range literals {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		if _, ok := seen[id]; !ok {
+			problems = append(problems, fmt.Sprintf("rule id %q used at %s has no METADATA annotation", id, strings.Join(literals[id], ", ")))
+		}
+	}
+	sort.Strings(problems)
+	return problems
+}
+
+// Markdown renders the catalog.
+func Markdown(pkgs []Package) []byte {
+	var b bytes.Buffer
+	n := 0
+	for _, p := range pkgs {
+		n += len(p.Rules)
+	}
+	fmt.Fprintf(&b, "# Policy catalog\n\n")
+	fmt.Fprintf(&b, "<!-- Generated by `make docs` (go run ./policies/internal/catalog/gen) from the METADATA annotations of policies/sovereign. Do not edit: a test fails when this file is stale. -->\n\n")
+	fmt.Fprintf(&b, "%d rules. Effects: **deny** refuses a site or a transfer (a violation); **obligation** is owed for an allowed outcome to be lawful; **warn** flags a risk (the decision's `warnings`). Any rule except `inventory.*` and `jurisdiction.unknown` can be waived by an exemption (see docs/policy-contract.md).\n\n", n)
+	fmt.Fprintf(&b, "| id | effect | citation | title |\n|---|---|---|---|\n")
+	for _, p := range pkgs {
+		for _, r := range p.Rules {
+			fmt.Fprintf(&b, "| [`%s`](#%s) | %s | %s | %s |\n", r.ID, anchor(r.ID), r.Effect, cell(r.Citation), cell(r.Title))
+		}
+	}
+	for _, p := range pkgs {
+		if len(p.Rules) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "\n## %s\n\n`%s` (%s)\n\n", p.Title, p.Path, p.File)
+		if p.Description != "" {
+			fmt.Fprintf(&b, "%s\n\n", strings.Join(strings.Fields(p.Description), " "))
+		}
+		for _, r := range p.Rules {
+			fmt.Fprintf(&b, "### `%s`\n\n%s\n\n- effect: **%s**\n- citation: %s\n- source: <%s>\n- example: %s\n\n", r.ID, r.Title, r.Effect, r.Citation, r.Source, r.Example)
+		}
+	}
+	return bytes.TrimRight(b.Bytes(), "\n")
+}
+
+func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+func anchor(id string) string {
+	return strings.NewReplacer(".", "", "_", "_").Replace(id)
+}

@@ -1,0 +1,30 @@
+package sovereign.rules.dehealth_test
+
+import data.sovereign.fixtures_test as fx
+
+test_health_data_at_a_german_c5_type2_site if {
+	fx.allowed("health-de", "de-1")
+	fx.allowed("health-de2", "de-est")
+}
+
+test_location_outside_permitted_states if {
+	d := fx.placement(["health-de2"], ["in-c5"])
+	fx.rules_at(d, "in-c5") == {"de.sgbv393.location"}
+}
+
+test_german_establishment_required if {
+	d := fx.placement(["health-de2"], ["de-us"])
+	fx.rules_at(d, "de-us") == {"de.sgbv393.establishment", "de.sgbv393.c5"}
+	contains(fx.message_at(d, "de-us", "de.sgbv393.establishment"), "Hyperscaler EMEA Ltd (IE)")
+}
+
+test_c5_type2_from_1_july_2025 if {
+	fx.allowed_at("health-de2", "de-c5t1", "2025-06-30T23:59:59Z")
+	d := fx.placement_at(["health-de2"], ["de-c5t1"], "2025-07-01T00:00:00Z")
+	fx.rules_at(d, "de-c5t1") == {"de.sgbv393.c5"}
+	fx.message_at(d, "de-c5t1", "de.sgbv393.c5") == "Dataset health-de2 holds health or social data; §393 SGB V requires a current BSI C5 attestation (type2) of the processing body on 2025-07-01, and site de-c5t1 holds none."
+}
+
+test_sgb_v_393_from_1_july_2024 if {
+	fx.allowed_at("health-de2", "de-us", "2024-06-30T12:00:00Z")
+}

@@ -1,0 +1,30 @@
+package sovereign.rules.india_test
+
+import data.sovereign.fixtures_test as fx
+
+test_payment_data_stored_only_in_india if {
+	fx.allowed("pay-in", "in-1")
+	d := fx.placement(["pay-in"], ["sg-1"])
+	fx.rules_at(d, "sg-1") == {"in.rbi.payment_localisation"}
+}
+
+test_processing_abroad_owes_return_within_24h if {
+	i := object.union(fx.placement_input(["pay-in"], ["sg-1"], fx.now), {"operation": "process"})
+	d := data.sovereign.placement.decision with input as i with data.inventory as fx.inventory
+	d.violations == []
+	fx.obligation_rules(d) == {"in.rbi.return_24h"}
+	some o in d.obligations
+	contains(o.message, "24 hours")
+}
+
+test_rbi_deadline_15_october_2018 if {
+	fx.allowed_at("pay-in", "sg-1", "2018-10-14T12:00:00Z")
+	not fx.allowed_at("pay-in", "sg-1", "2018-10-15T00:00:00Z")
+}
+
+test_payment_transfers if {
+	fx.violation_rules(fx.transfer(["pay-in"], "in-1", "sg-1", {})) == {"in.rbi.payment_localisation"}
+	d := fx.transfer(["pay-in"], "in-1", "sg-1", {"type": "remote-access"})
+	d.violations == []
+	fx.obligation_rules(d) == {"in.rbi.return_24h"}
+}
