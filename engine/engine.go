@@ -176,10 +176,23 @@ func (e *Engine) Placement(ctx context.Context, req *PlacementRequest) (*Decisio
 		}
 		sd.Obligations = append(sd.Obligations, o.Violation)
 	}
+	for _, w := range res.warnings {
+		sd := bySite[w.site]
+		if sd == nil {
+			return nil, fmt.Errorf("%w: warning %s names site %q, which is not a candidate", ErrPolicy, w.Rule, w.site)
+		}
+		sd.Warnings = append(sd.Warnings, w.Violation)
+	}
+	for _, e := range res.exemptions {
+		if sd := bySite[e.Site]; sd != nil {
+			sd.Exemptions = append(sd.Exemptions, e)
+		}
+	}
 	rankSites(sites, order)
 
 	d := newDecision(KindPlacement, s, in.at)
 	d.Sites = sites
+	d.Exemptions = res.exemptions
 	for _, sd := range sites {
 		if sd.Allowed {
 			d.Allowed = true
@@ -296,6 +309,10 @@ func (e *Engine) Transfer(ctx context.Context, req *TransferRequest) (*Decision,
 	for _, o := range res.obligations {
 		d.Obligations = append(d.Obligations, o.Violation)
 	}
+	for _, w := range res.warnings {
+		d.Warnings = append(d.Warnings, w.Violation)
+	}
+	d.Exemptions = res.exemptions
 	d.Allowed = len(d.Violations) == 0
 	return d, nil
 }
@@ -457,6 +474,8 @@ type finding struct {
 type evalResult struct {
 	violations  []finding
 	obligations []finding
+	warnings    []finding
+	exemptions  []AppliedExemption
 }
 
 func (s *snapshot) eval(ctx context.Context, q rego.PreparedEvalQuery, input ast.Value, at time.Time) (*evalResult, error) {
@@ -483,6 +502,18 @@ func (s *snapshot) eval(ctx context.Context, q rego.PreparedEvalQuery, input ast
 	}
 	if res.obligations, err = findings(obj, "obligations"); err != nil {
 		return nil, err
+	}
+	// warnings and exemptions are optional in the contract: a policy without
+	// them still decides correctly.
+	if _, ok := obj["warnings"]; ok {
+		if res.warnings, err = findings(obj, "warnings"); err != nil {
+			return nil, err
+		}
+	}
+	if raw, ok := obj["exemptions"]; ok {
+		if res.exemptions, err = appliedExemptions(raw); err != nil {
+			return nil, err
+		}
 	}
 	return &res, nil
 }
@@ -529,6 +560,28 @@ func findings(obj map[string]any, key string) ([]finding, error) {
 			return nil, fmt.Errorf("%w: decision.%s[%d] lacks a rule, message or citation", ErrPolicy, key, i)
 		}
 		out = append(out, f)
+	}
+	return out, nil
+}
+
+func appliedExemptions(raw any) ([]AppliedExemption, error) {
+	list, ok := raw.([]any)
+	if !ok {
+		return nil, fmt.Errorf("%w: decision.exemptions is %T, want an array or set", ErrPolicy, raw)
+	}
+	out := make([]AppliedExemption, 0, len(list))
+	for i, el := range list {
+		m, ok := el.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("%w: decision.exemptions[%d] is not an object", ErrPolicy, i)
+		}
+		str := func(k string) string { v, _ := m[k].(string); return v }
+		e := AppliedExemption{Exemption: str("exemption"), Rule: str("rule"), Site: str("site"), Dataset: str("dataset"),
+			Category: str("category"), Reason: str("reason"), Expires: str("expires"), Waived: str("waived")}
+		if e.Exemption == "" || e.Rule == "" {
+			return nil, fmt.Errorf("%w: decision.exemptions[%d] lacks an exemption id or a rule", ErrPolicy, i)
+		}
+		out = append(out, e)
 	}
 	return out, nil
 }

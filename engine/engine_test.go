@@ -510,3 +510,40 @@ func TestCancelledEvaluationIsNotAPolicyError(t *testing.T) {
 		t.Fatalf("want context.Canceled, not ErrPolicy: %v", err)
 	}
 }
+
+// An exemption in the inventory waives the named rule within its scope and
+// dates, and the decision lists it.
+func TestExemptionWaivesAndIsListed(t *testing.T) {
+	base := demoEngine(t).Inventory()
+	ex := engine.Exemption{ID: "EX-1", Rules: []string{"gdpr.chapter5.no_basis"},
+		Scope:  engine.ExemptionScope{Datasets: []string{"customer-pii-eu"}, Sites: []string{"us-east-1"}},
+		Reason: "pilot under SCCs", Category: "mitigated", Expires: "2026-12-31"}
+	inv, err := engine.NewInventory(sitesOf(base), datasetsOf(base), workloadsOf(base), ex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := engine.LoadPolicyFS(policies.Bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.New(context.Background(), p, inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	place := func(at string) engine.SiteDecision {
+		d, err := e.Placement(context.Background(), &engine.PlacementRequest{Dataset: &engine.DatasetRef{ID: "customer-pii-eu"}, Operation: "store", Candidates: []string{"us-east-1"}, At: at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if at == "2026-06-01T00:00:00Z" && (len(d.Exemptions) != 1 || d.Exemptions[0].Exemption != "EX-1") {
+			t.Errorf("decision does not list the exemption it applied: %+v", d.Exemptions)
+		}
+		return d.Sites[0]
+	}
+	if sd := place("2026-06-01T00:00:00Z"); !sd.Allowed || len(sd.Exemptions) != 1 || sd.Exemptions[0].Rule != "gdpr.chapter5.no_basis" {
+		t.Fatalf("exemption not applied at us-east-1: %+v", sd)
+	}
+	if sd := place("2027-01-01T00:00:00Z"); sd.Allowed {
+		t.Fatalf("an expired exemption still waives: %+v", sd)
+	}
+}

@@ -27,6 +27,8 @@ type Inventory struct {
 	Sites     map[string]Site
 	Datasets  map[string]Dataset
 	Workloads map[string]Workload
+	// Exemptions waive named rules (docs/policy-contract.md), keyed by id.
+	Exemptions map[string]Exemption
 
 	// SiteIDs, DatasetIDs and WorkloadIDs list the ids in sorted order.
 	SiteIDs     []string
@@ -90,6 +92,9 @@ type inventoryDocument struct {
 	Sites     []Site     `json:"sites"`
 	Datasets  []Dataset  `json:"datasets"`
 	Workloads []Workload `json:"workloads"`
+	// Exemptions are left out of the canonical form when there are none, so
+	// an inventory without any keeps the revision it had before they existed.
+	Exemptions []Exemption `json:"exemptions,omitempty"`
 }
 
 // origin says where an entry was defined: file and JSON path within it.
@@ -113,6 +118,7 @@ type collection struct {
 	sites     []located[Site]
 	datasets  []located[Dataset]
 	workloads []located[Workload]
+	exempts   []located[Exemption]
 	problems  []problem
 	// complete is false when some file could not be decoded: checks that need
 	// every entry (unknown references, no sites) would then report noise.
@@ -204,7 +210,7 @@ func LoadInventory(dir string) (*Inventory, error) {
 
 // NewInventory builds an inventory from values, checked exactly as a loaded
 // one; problems name the pseudo-file "inventory".
-func NewInventory(sites []Site, datasets []Dataset, workloads []Workload) (*Inventory, error) {
+func NewInventory(sites []Site, datasets []Dataset, workloads []Workload, exemptions ...Exemption) (*Inventory, error) {
 	const file = "inventory"
 	c := &collection{complete: true}
 	for i, s := range sites {
@@ -215,6 +221,9 @@ func NewInventory(sites []Site, datasets []Dataset, workloads []Workload) (*Inve
 	}
 	for i, w := range workloads {
 		c.workloads = append(c.workloads, located[Workload]{value: w, at: origin{file, fmt.Sprintf("workloads[%d]", i)}})
+	}
+	for i, e := range exemptions {
+		c.exempts = append(c.exempts, located[Exemption]{value: e, at: origin{file, fmt.Sprintf("exemptions[%d]", i)}})
 	}
 	return c.build(file)
 }
@@ -266,8 +275,10 @@ func (c *collection) decodeFile(name string, data []byte) {
 			decodeList(c, dec, name, key, kv.Value, &c.datasets)
 		case "workloads":
 			decodeList(c, dec, name, key, kv.Value, &c.workloads)
+		case "exemptions":
+			decodeList(c, dec, name, key, kv.Value, &c.exempts)
 		default:
-			c.problem(name, key, fmt.Sprintf("unknown field %q: expected sites, datasets or workloads (line %d)", key, line(kv.Key.GetToken())))
+			c.problem(name, key, fmt.Sprintf("unknown field %q: expected sites, datasets, workloads or exemptions (line %d)", key, line(kv.Key.GetToken())))
 			c.complete = false
 		}
 	}
@@ -321,7 +332,31 @@ func (c *collection) build(where string) (*Inventory, error) {
 		c.check(w.at, &w.value, w.reported)
 		c.unique("workload", w.value.ID, w.at, workloadAt)
 	}
+	exemptionAt := map[string]origin{}
+	for _, e := range c.exempts {
+		c.check(e.at, &e.value, e.reported)
+		c.unique("exemption", e.value.ID, e.at, exemptionAt)
+		sc := e.value.Scope
+		if len(sc.Sites)+len(sc.Datasets)+len(sc.Tenants) == 0 {
+			c.problem(e.at.file, e.at.path+".scope", "must name sites, datasets and/or tenants: an exemption never applies everywhere")
+		}
+		if e.value.ValidFrom != "" && e.value.Expires != "" && e.value.ValidFrom > e.value.Expires {
+			c.problem(e.at.file, e.at.path+".valid_from", fmt.Sprintf("%s is after expires %s", e.value.ValidFrom, e.value.Expires))
+		}
+	}
 	if c.complete {
+		for _, e := range c.exempts {
+			for i, id := range e.value.Scope.Sites {
+				if _, ok := siteAt[id]; !ok && id != "" {
+					c.problem(e.at.file, fmt.Sprintf("%s.scope.sites[%d]", e.at.path, i), fmt.Sprintf("unknown site %q", id))
+				}
+			}
+			for i, id := range e.value.Scope.Datasets {
+				if _, ok := datasetAt[id]; !ok && id != "" {
+					c.problem(e.at.file, fmt.Sprintf("%s.scope.datasets[%d]", e.at.path, i), fmt.Sprintf("unknown dataset %q", id))
+				}
+			}
+		}
 		if len(c.sites) == 0 {
 			c.problems = append(c.problems, problem{"", where + ": no sites defined: an inventory needs at least one site"})
 		}
@@ -366,9 +401,10 @@ func (c *collection) unique(kind, id string, at origin, seen map[string]origin) 
 // caller's.
 func newSnapshot(c *collection) (*Inventory, error) {
 	doc := inventoryDocument{
-		Sites:     sortedValues(c.sites, func(s Site) string { return s.ID }),
-		Datasets:  sortedValues(c.datasets, func(d Dataset) string { return d.ID }),
-		Workloads: sortedValues(c.workloads, func(w Workload) string { return w.ID }),
+		Sites:      sortedValues(c.sites, func(s Site) string { return s.ID }),
+		Datasets:   sortedValues(c.datasets, func(d Dataset) string { return d.ID }),
+		Workloads:  sortedValues(c.workloads, func(w Workload) string { return w.ID }),
+		Exemptions: sortedValues(c.exempts, func(e Exemption) string { return e.ID }),
 	}
 	canonical, err := json.Marshal(doc)
 	if err != nil {
@@ -398,8 +434,12 @@ func newSnapshot(c *collection) (*Inventory, error) {
 		inv.Workloads[w.ID] = w
 		inv.WorkloadIDs = append(inv.WorkloadIDs, w.ID)
 	}
+	inv.Exemptions = make(map[string]Exemption, len(own.Exemptions))
+	for _, e := range own.Exemptions {
+		inv.Exemptions[e.ID] = e
+	}
 
-	keyed, err := json.Marshal(map[string]any{"sites": inv.Sites, "datasets": inv.Datasets, "workloads": inv.Workloads})
+	keyed, err := json.Marshal(map[string]any{"sites": inv.Sites, "datasets": inv.Datasets, "workloads": inv.Workloads, "exemptions": inv.Exemptions})
 	if err != nil {
 		return nil, fmt.Errorf("inventory rego data: %w", err)
 	}

@@ -137,7 +137,7 @@ func TestLoadInventoryDecoding(t *testing.T) {
 		{
 			name: "unknown top-level key", file: "s.yaml",
 			content: site + "regions:\n  - eu\n",
-			want:    []string{`s.yaml:regions: unknown field "regions": expected sites, datasets or workloads (line 3)`},
+			want:    []string{`s.yaml:regions: unknown field "regions": expected sites, datasets, workloads or exemptions (line 3)`},
 		},
 		{
 			name: "a mapping where a list is expected", file: "s.yaml",
@@ -253,7 +253,7 @@ func TestRegoData(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := inv.RegoData()
-	if got := slices.Sorted(mapsKeys(data)); !slices.Equal(got, []string{"datasets", "sites", "workloads"}) {
+	if got := slices.Sorted(mapsKeys(data)); !slices.Equal(got, []string{"datasets", "exemptions", "sites", "workloads"}) {
 		t.Fatalf("top-level keys %q", got)
 	}
 	sites := data["sites"].(map[string]any)
@@ -518,5 +518,61 @@ func writeFile(t *testing.T, dir, name, content string) {
 	t.Helper()
 	if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestExemptionsInInventory(t *testing.T) {
+	dir := t.TempDir()
+	files, _ := filepath.Glob(filepath.Join("..", "testdata", "inventory", "demo", "*.yaml"))
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644)
+	}
+	base, err := LoadInventory(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "exemptions.yaml"), []byte(`exemptions:
+  - id: EX-1
+    rules: [gdpr.chapter5.no_basis]
+    scope: {datasets: [customer-pii-eu], sites: [us-east-1]}
+    reason: pilot under SCCs, DPO approval 2026-11
+    category: mitigated
+    expires: 2026-12-31
+`), 0o644)
+	inv, err := LoadInventory(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inv.Revision == base.Revision || inv.Exemptions["EX-1"].Expires != "2026-12-31" {
+		t.Fatalf("exemption not loaded: %+v", inv.Exemptions)
+	}
+	if _, ok := inv.RegoData()["exemptions"].(map[string]any)["EX-1"]; !ok {
+		t.Fatal("exemption not in data.inventory.exemptions")
+	}
+	os.WriteFile(filepath.Join(dir, "exemptions.yaml"), []byte(`exemptions:
+  - id: EX-2
+    rules: []
+    scope: {}
+    reason: x
+    category: forever
+    valid_from: 2027-01-01
+    expires: 2026-12-31
+  - id: EX-3
+    rules: [x]
+    scope: {sites: [atlantis-1]}
+    reason: y
+    expires: 2026-12-31
+`), 0o644)
+	_, err = LoadInventory(dir)
+	var ie *InventoryError
+	if !errors.As(err, &ie) {
+		t.Fatalf("want an InventoryError, got %v", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{"exemptions[0].rules", "exemptions[0].scope", "exemptions[0].category", "exemptions[0].valid_from", `exemptions[1].scope.sites[0]: unknown site "atlantis-1"`} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("problems lack %q:\n%s", want, msg)
+		}
 	}
 }

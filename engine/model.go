@@ -49,6 +49,7 @@ type Dataset struct {
 	SubjectCount           int64       `json:"subject_count,omitempty" validate:"gte=0"`
 	OriginCountry          string      `json:"origin_country,omitempty" validate:"omitempty,iso3166_1_alpha2"`
 	Residency              []string    `json:"residency,omitempty" validate:"omitempty,dive,jurisdiction"`
+	ResidencyDeny          []string    `json:"residency_deny,omitempty" validate:"omitempty,dive,jurisdiction"`
 	AllowedJurisdictions   []string    `json:"allowed_jurisdictions,omitempty" validate:"omitempty,dive,jurisdiction"`
 	RequiredCertifications []string    `json:"required_certifications,omitempty" validate:"omitempty,dive,required,max=64"`
 	Encryption             *Encryption `json:"encryption,omitempty"`
@@ -69,6 +70,39 @@ type Workload struct {
 	Datasets []string `json:"datasets" validate:"required,min=1,dive,required"`
 }
 
+// Exemption waives the results of named rules within a scope until it expires
+// (docs/policy-contract.md, "Exemptions"). Every decision lists the exemptions
+// it applied; the policy decides which rules may not be waived.
+type Exemption struct {
+	ID        string         `json:"id" validate:"required,max=128"`
+	Rules     []string       `json:"rules" validate:"required,min=1,dive,required,max=128"`
+	Scope     ExemptionScope `json:"scope"`
+	Reason    string         `json:"reason" validate:"required,max=2048"`
+	Category  string         `json:"category,omitempty" validate:"omitempty,oneof=waiver mitigated"`
+	ValidFrom string         `json:"valid_from,omitempty" validate:"omitempty,datetime=2006-01-02"`
+	Expires   string         `json:"expires" validate:"required,datetime=2006-01-02"`
+}
+
+// ExemptionScope limits an exemption; an absent list matches everything, but
+// at least one must be given.
+type ExemptionScope struct {
+	Sites    []string `json:"sites,omitempty" validate:"omitempty,dive,required"`
+	Datasets []string `json:"datasets,omitempty" validate:"omitempty,dive,required"`
+	Tenants  []string `json:"tenants,omitempty" validate:"omitempty,dive,required"`
+}
+
+// AppliedExemption is an exemption a decision applied, with what it waived.
+type AppliedExemption struct {
+	Exemption string `json:"exemption"`
+	Rule      string `json:"rule"`
+	Site      string `json:"site,omitempty"`
+	Dataset   string `json:"dataset,omitempty"`
+	Category  string `json:"category,omitempty"`
+	Reason    string `json:"reason,omitempty"`
+	Expires   string `json:"expires,omitempty"`
+	Waived    string `json:"waived,omitempty"`
+}
+
 // Violation is one reason a site is refused or a transfer is not permitted.
 // Rule is a stable id (gdpr.chapter5.no_basis), Citation the legal source.
 type Violation struct {
@@ -84,10 +118,12 @@ type Obligation = Violation
 
 // SiteDecision is the verdict for one candidate site of a placement.
 type SiteDecision struct {
-	Site        string       `json:"site"`
-	Allowed     bool         `json:"allowed"`
-	Violations  []Violation  `json:"violations,omitempty"`
-	Obligations []Obligation `json:"obligations"`
+	Site        string             `json:"site"`
+	Allowed     bool               `json:"allowed"`
+	Violations  []Violation        `json:"violations,omitempty"`
+	Obligations []Obligation       `json:"obligations"`
+	Warnings    []Violation        `json:"warnings,omitempty"`
+	Exemptions  []AppliedExemption `json:"exemptions,omitempty"`
 }
 
 // BundleInfo identifies the policy that made a decision.
@@ -105,16 +141,20 @@ type AuditReceipt struct {
 // Decision is the answer to a placement or transfer request. A deny is an answer,
 // not an error.
 type Decision struct {
-	DecisionID        string         `json:"decision_id"`
-	Kind              string         `json:"kind"`
-	Allowed           bool           `json:"allowed"`
-	Sites             []SiteDecision `json:"sites,omitempty"`
-	Violations        []Violation    `json:"violations"`
-	Obligations       []Obligation   `json:"obligations"`
-	Bundle            BundleInfo     `json:"bundle"`
-	InventoryRevision string         `json:"inventory_revision"`
-	EvaluatedAt       string         `json:"evaluated_at"`
-	Audit             *AuditReceipt  `json:"audit,omitempty"`
+	DecisionID  string         `json:"decision_id"`
+	Kind        string         `json:"kind"`
+	Allowed     bool           `json:"allowed"`
+	Sites       []SiteDecision `json:"sites,omitempty"`
+	Violations  []Violation    `json:"violations"`
+	Obligations []Obligation   `json:"obligations"`
+	// Warnings are risks to acknowledge (a transfer's; a placement's are per site).
+	Warnings []Violation `json:"warnings,omitempty"`
+	// Exemptions lists every exemption the decision applied.
+	Exemptions        []AppliedExemption `json:"exemptions,omitempty"`
+	Bundle            BundleInfo         `json:"bundle"`
+	InventoryRevision string             `json:"inventory_revision"`
+	EvaluatedAt       string             `json:"evaluated_at"`
+	Audit             *AuditReceipt      `json:"audit,omitempty"`
 }
 
 // Decision kinds.
