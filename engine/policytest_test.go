@@ -36,3 +36,34 @@ func TestRunPolicyTestsRefusesAFailingBundle(t *testing.T) {
 		t.Fatalf("want 1 passed, 1 failed and an error, got %+v %v", rep, err)
 	}
 }
+
+// BenchmarkActivate is what a new bundle costs before it answers: read and
+// compile the full library, run its own Rego tests, prepare the queries on the
+// demo inventory and swap.
+func BenchmarkActivate(b *testing.B) {
+	inv, err := engine.LoadInventory("../testdata/inventory/demo")
+	if err != nil {
+		b.Fatal(err)
+	}
+	p0, err := engine.LoadPolicyFS(policies.Bundle)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, err := engine.New(context.Background(), p0, inv)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		p, err := engine.LoadPolicyFS(policies.Bundle)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := engine.RunPolicyTests(context.Background(), p, time.Minute); err != nil {
+			b.Fatal(err)
+		}
+		if err := e.Activate(context.Background(), p, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

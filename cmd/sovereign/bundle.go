@@ -19,7 +19,7 @@ func newBundleCmd() *cobra.Command {
 		Use:   "bundle",
 		Short: "Build, sign, verify and inspect OPA policy bundles",
 	}
-	cmd.AddCommand(newBundleBuildCmd(), newBundleVerifyCmd(), newBundleInspectCmd())
+	cmd.AddCommand(newBundleBuildCmd(), newBundleVerifyCmd(), newBundleInspectCmd(), newBundleTestCmd())
 	return cmd
 }
 

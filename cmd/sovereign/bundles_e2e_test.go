@@ -122,6 +122,9 @@ func TestControlPlaneDistributesSignedBundles(t *testing.T) {
 						failures.Add(1)
 						continue
 					}
+					// Steady load, not saturation: the point is that no request
+					// fails or mixes bundles during swaps.
+					time.Sleep(5 * time.Millisecond)
 					mu.Lock()
 					if prev, ok := seen[d.Bundle.Revision]; ok && prev != d.Bundle.Digest {
 						t.Errorf("revision %s answered with two digests", d.Bundle.Revision)
@@ -135,7 +138,7 @@ func TestControlPlaneDistributesSignedBundles(t *testing.T) {
 
 	waitFor := func(what string, ok func(bundleStatus) bool) {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
+		deadline := time.Now().Add(30 * time.Second)
 		for _, s := range sites {
 			for {
 				st := getStatus(t, s.addr)

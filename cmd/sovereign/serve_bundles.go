@@ -86,7 +86,7 @@ func startPolicy(ctx context.Context, o serveOptions, inv *engine.Inventory, l *
 		if err != nil {
 			return "", "", err
 		}
-		if _, err := engine.RunPolicyTests(ctx, p, o.bundleOpts.testTimeout); err != nil {
+		if err := testBundleIsolated(ctx, b, o.bundleOpts.testTimeout); err != nil {
 			return p.Revision, p.Digest, err
 		}
 		cur := inv
