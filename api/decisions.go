@@ -66,6 +66,10 @@ func (s *Server) answer(c *gin.Context, kind string, body []byte, d *engine.Deci
 	if err != nil {
 		s.cfg.Logger.Error("audit log refused a decision; not answering it", "kind", kind, "decision_id", d.DecisionID, "err", err)
 		switch {
+		case errors.Is(err, ErrDecisionTooLarge):
+			abortWithError(c, http.StatusUnprocessableEntity, CodeInvalidRequest,
+				"the decision is too large to record in one audit record, so it is not answered: ask about fewer candidates per request",
+				ErrorDetail{Path: "candidates", Message: err.Error()})
 		case errors.Is(err, audit.ErrInvalidRecord):
 			// The record itself is wrong (e.g. larger than a log entry may be):
 			// a fault of this request, not of the log.

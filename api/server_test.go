@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -545,5 +546,85 @@ func TestUnwritableLogStorage(t *testing.T) {
 	status, b = ts.get(t, "/readyz")
 	if status != http.StatusServiceUnavailable || !strings.Contains(string(b), "audit log") {
 		t.Fatalf("readyz must say why: %d %s", status, b)
+	}
+}
+
+// A placement over many sites fits one audit record in compact form (no message
+// texts, the full answer's digest); past that it is refused with a 422, never
+// answered unlogged nor failed as a server error.
+func TestLargePlacementsAreRecordedCompact(t *testing.T) {
+	ctx := context.Background()
+	base, err := engine.LoadInventory(demoInventory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sites := []engine.Site{}
+	for _, id := range base.SiteIDs {
+		sites = append(sites, base.Sites[id])
+	}
+	us := base.Sites["us-east-1"]
+	for i := 0; i < 700; i++ {
+		s := us
+		s.ID = fmt.Sprintf("us-extra-%d", i)
+		sites = append(sites, s)
+	}
+	var datasets []engine.Dataset
+	for _, id := range base.DatasetIDs {
+		datasets = append(datasets, base.Datasets[id])
+	}
+	inv, err := engine.NewInventory(sites, datasets, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := engine.LoadPolicyFS(policies.Bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := engine.New(ctx, p, inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := newTestServer(t, func(c *api.Config) { c.Engine = eng })
+
+	cands := make([]string, 0, 200)
+	for i := 0; i < 200; i++ {
+		cands = append(cands, fmt.Sprintf("%q", fmt.Sprintf("us-extra-%d", i)))
+	}
+	status, body := ts.post(t, "/v1/decisions/placement", "application/json",
+		[]byte(`{"dataset": "customer-pii-eu", "operation": "store", "candidates": [`+strings.Join(cands, ",")+`]}`))
+	if status != 200 {
+		t.Fatalf("200 sites: %d %.300s", status, body)
+	}
+	var d engine.Decision
+	if err := json.Unmarshal(body, &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Sites[0].Violations[0].Message == "" {
+		t.Fatal("the answer itself must keep its messages")
+	}
+	e, err := ts.audit.Entry(ctx, d.Audit.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec struct {
+		MessagesOmitted bool   `json:"messages_omitted"`
+		ResultSHA256    string `json:"result_sha256"`
+		Sites           []engine.SiteDecision
+	}
+	if err := json.Unmarshal(e.Record.Result, &rec); err != nil {
+		t.Fatal(err)
+	}
+	if !rec.MessagesOmitted || len(rec.ResultSHA256) != 64 || len(rec.Sites) != 200 || rec.Sites[0].Violations[0].Rule == "" {
+		t.Fatalf("compact record: omitted=%v sha=%q sites=%d", rec.MessagesOmitted, rec.ResultSHA256, len(rec.Sites))
+	}
+
+	// Every site of the big inventory: too large even compact.
+	before := logSize(t, ts)
+	status, body = ts.post(t, "/v1/decisions/placement", "application/json", []byte(`{"dataset": "customer-pii-eu", "operation": "store"}`))
+	if status != http.StatusUnprocessableEntity || decodeError(t, body).Details[0].Path != "candidates" {
+		t.Fatalf("all %d sites: %d %.300s", len(sites), status, body)
+	}
+	if logSize(t, ts) != before {
+		t.Fatal("a refused decision was logged")
 	}
 }

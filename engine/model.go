@@ -107,7 +107,7 @@ type AppliedExemption struct {
 // Rule is a stable id (gdpr.chapter5.no_basis), Citation the legal source.
 type Violation struct {
 	Rule     string `json:"rule"`
-	Message  string `json:"message"`
+	Message  string `json:"message,omitempty"` // always set in answers; left out of compact audit records
 	Citation string `json:"citation"`
 	Dataset  string `json:"dataset,omitempty"`
 }
