@@ -219,7 +219,7 @@ func recordPublicKey(dataDir string, pub crypto.PublicKey) ([]byte, error) {
 		}
 	}
 	all := append(bytes.Clone(existing), pubPEM...)
-	if err := writeFileAtomic(path, all, 0o644); err != nil {
+	if err := WriteFileAtomic(path, all, 0o644); err != nil {
 		return nil, err
 	}
 	return all, nil
@@ -261,7 +261,7 @@ func loadLogKey(dataDir, origin string) (note.Signer, string, error) {
 		return nil, "", err
 	}
 	if cur, err := os.ReadFile(vkPath); err != nil || strings.TrimSpace(string(cur)) != vkey {
-		if err := writeFileAtomic(vkPath, []byte(vkey+"\n"), 0o644); err != nil {
+		if err := WriteFileAtomic(vkPath, []byte(vkey+"\n"), 0o644); err != nil {
 			return nil, "", fmt.Errorf("%w: write %s: %w", ErrUnavailable, vkPath, err)
 		}
 	}
@@ -305,50 +305,61 @@ func defaultOrigin() (string, error) {
 	return "sovereign/" + host, nil
 }
 
-// writeFileExclusive creates path with mode perm, failing if it exists, and
-// syncs the file and its directory.
+// writeFileExclusive creates path with mode perm, failing if it exists. The
+// content goes to a synced temporary file first, then is hard-linked into place:
+// a crash leaves either no file or the whole one (never a torn key that would
+// fail every later start), and two processes creating the same key cannot both
+// win.
 func writeFileExclusive(path string, data []byte, perm os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	tmp, err := writeTemp(path, data, perm)
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
+	defer os.Remove(tmp)
+	if err := os.Link(tmp, path); err != nil {
 		return err
 	}
 	return syncDir(filepath.Dir(path))
 }
 
-// writeFileAtomic replaces path with data through a synced temporary file.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+// writeTemp writes data to a new synced temporary file beside path, mode perm.
+func writeTemp(path string, data []byte, perm os.FileMode) (string, error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
+		return "", err
 	}
 	if err := tmp.Chmod(perm); err != nil {
 		tmp.Close()
-		return err
+		os.Remove(tmp.Name())
+		return "", err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return "", err
 	}
 	if err := tmp.Sync(); err != nil {
 		tmp.Close()
-		return err
+		os.Remove(tmp.Name())
+		return "", err
 	}
 	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return "", err
+	}
+	return tmp.Name(), nil
+}
+
+// WriteFileAtomic replaces path with data, mode perm, through a synced
+// temporary file of its own (created O_EXCL, so no planted file or symlink
+// receives the data) renamed into place: a crash leaves the old or the new file.
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	tmp, err := writeTemp(path, data, perm)
+	if err != nil {
 		return err
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	defer os.Remove(tmp) // a no-op once renamed
+	if err := os.Rename(tmp, path); err != nil {
 		return err
 	}
 	return syncDir(filepath.Dir(path))

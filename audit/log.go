@@ -329,8 +329,17 @@ func (l *Log) Close(ctx context.Context) error {
 		return l.doneErr
 	}
 	l.closed.Store(true)
-	l.committer.close()
-	err := l.shutdown(ctx)
+	// The committer drains appends already queued; with storage hung that
+	// could take forever, so it is bounded by ctx like the rest of Close.
+	drained := make(chan struct{})
+	go func() { l.committer.close(); close(drained) }()
+	var err error
+	select {
+	case <-drained:
+		err = l.shutdown(ctx)
+	case <-ctx.Done():
+		err = fmt.Errorf("appends still queued: %w", ctx.Err())
+	}
 	l.cancel()
 	if err != nil {
 		err = fmt.Errorf("audit: close: %w", err)

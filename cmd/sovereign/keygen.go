@@ -76,39 +76,10 @@ makes the passphrase mandatory. Existing files are kept unless --force.`,
 }
 
 // writeKeyFile writes data with exactly mode perm, whatever the umask or an
-// existing file's mode: into a fresh temporary file of its own (O_EXCL, so no
-// planted file or symlink receives the key), synced, then renamed into place.
+// existing file's mode (see audit.WriteFileAtomic).
 func writeKeyFile(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // a no-op once renamed
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
+	return audit.WriteFileAtomic(path, data, perm)
 }
