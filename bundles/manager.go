@@ -49,7 +49,7 @@ type Status struct {
 	ActiveETag     string    `json:"active_etag,omitempty"`
 	ActivatedAt    time.Time `json:"activated_at"`
 	FromPersisted  bool      `json:"from_persisted,omitempty"`
-	LastAttempt    time.Time `json:"last_attempt"`
+	LastAttempt    time.Time `json:"last_attempt,omitzero"`
 	LastError      string    `json:"last_error,omitempty"`
 	LastErrorAt    time.Time `json:"last_error_at,omitzero"`
 	Activations    uint64    `json:"activations"`

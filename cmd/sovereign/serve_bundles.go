@@ -43,8 +43,9 @@ func addBundleFlags(f *pflag.FlagSet, o *bundleOptions) {
 // policyRuntime is the engine and, for a --bundle source, the manager that keeps
 // it up to date.
 type policyRuntime struct {
-	engine  *engine.Engine
-	manager *bundles.Manager // nil for the built-in bundle
+	engine    *engine.Engine
+	manager   *bundles.Manager // nil for the built-in bundle
+	startedAt time.Time        // when the built-in bundle was activated
 }
 
 // startPolicy activates the first policy: the built-in bundle, or --bundle
@@ -67,7 +68,7 @@ func startPolicy(ctx context.Context, o serveOptions, inv *engine.Inventory, l *
 		if err := recordBundle(ctx, l, audit.KindBundleActivation, "builtin", p.Revision, p.Digest, inv.Revision, nil); err != nil {
 			return nil, err
 		}
-		return &policyRuntime{engine: eng}, nil
+		return &policyRuntime{engine: eng, startedAt: time.Now().UTC()}, nil
 	}
 	if o.bundleOpts.unsigned && len(o.bundleOpts.publicKeys) == 0 {
 		logger.Warn("bundle signature verification is OFF (--bundle-unsigned): any bundle at the source will be enforced", "bundle", o.bundle)
@@ -140,7 +141,8 @@ func (rt *policyRuntime) status() bundles.Status {
 		return rt.manager.Status()
 	}
 	p := rt.engine.Policy()
-	return bundles.Status{Source: "builtin", ActiveRevision: p.Revision, ActiveDigest: p.Digest}
+	return bundles.Status{Source: "builtin", ActiveRevision: p.Revision, ActiveDigest: p.Digest,
+		ActivatedAt: rt.startedAt, Activations: 1}
 }
 
 func bundleKeys(flags []string) ([]bundles.PublicKey, error) {
