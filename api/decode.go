@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/sovereign-engine/sovereign/audit"
+	"github.com/sovereign-engine/sovereign/engine"
 )
 
 // decodeStrict reads the whole body (at most limit bytes) and decodes it into v,
@@ -105,7 +106,11 @@ func decodeJSON(body []byte, v any) (status int, code, message string, details [
 func classifyDecodeError(err error, dec *json.Decoder) (int, string, string, []ErrorDetail) {
 	var syntax *json.SyntaxError
 	var typeErr *json.UnmarshalTypeError
+	var refErr *engine.RefError
 	switch {
+	case errors.As(err, &refErr):
+		msg := "must be an id string or an object"
+		return http.StatusUnprocessableEntity, CodeInvalidRequest, "invalid request: " + refErr.Field + ": " + msg, []ErrorDetail{{Path: refErr.Field, Message: msg}}
 	case errors.As(err, &syntax):
 		return http.StatusBadRequest, CodeMalformedJSON, fmt.Sprintf("malformed JSON at byte offset %d: %v", syntax.Offset, syntax), nil
 	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):

@@ -220,6 +220,7 @@ func TestBadInput(t *testing.T) {
 		{name: "body over the limit", raw: huge, status: 413, code: api.CodeBodyTooLarge, message: "1048576"},
 		{name: "not JSON content type", contentType: "text/plain", body: `{}`, status: 415, code: api.CodeUnsupportedMedia},
 		{name: "wrong type", body: `{"dataset": "customer-pii-eu", "operation": "store", "candidates": "fra-1"}`, status: 422, code: api.CodeInvalidRequest, paths: []string{"candidates"}},
+		{name: "a dataset that is neither id nor object", body: `{"dataset": 5, "operation": "store"}`, status: 422, code: api.CodeInvalidRequest, paths: []string{"dataset"}},
 		{name: "empty candidates", body: `{"dataset": "customer-pii-eu", "operation": "store", "candidates": []}`, status: 422, code: api.CodeInvalidRequest, paths: []string{"candidates"}},
 		{name: "unknown site and dataset, bad operation", body: `{"dataset": "nope", "operation": "keep", "candidates": ["fra-1", "atlantis-1"]}`, status: 422, code: api.CodeInvalidRequest,
 			paths: []string{"operation", "dataset", "candidates[1]"}},

@@ -53,7 +53,7 @@ type DatasetRef struct {
 
 // UnmarshalJSON accepts a string id or a strictly decoded Dataset object.
 func (r *DatasetRef) UnmarshalJSON(b []byte) error {
-	return decodeRef(b, &r.ID, func() any { r.Inline = &Dataset{}; return r.Inline })
+	return decodeRef("dataset", b, &r.ID, func() any { r.Inline = &Dataset{}; return r.Inline })
 }
 
 // MarshalJSON writes the id, or the inline object.
@@ -72,7 +72,7 @@ type WorkloadRef struct {
 
 // UnmarshalJSON accepts a string id or a strictly decoded Workload object.
 func (r *WorkloadRef) UnmarshalJSON(b []byte) error {
-	return decodeRef(b, &r.ID, func() any { r.Inline = &Workload{}; return r.Inline })
+	return decodeRef("workload", b, &r.ID, func() any { r.Inline = &Workload{}; return r.Inline })
 }
 
 // MarshalJSON writes the id, or the inline object.
@@ -83,7 +83,17 @@ func (r WorkloadRef) MarshalJSON() ([]byte, error) {
 	return json.Marshal(r.ID)
 }
 
-func decodeRef(b []byte, id *string, inline func() any) error {
+// RefError is a dataset or workload given as neither an id nor an object; the
+// API answers it with 422 on Field.
+type RefError struct {
+	Field string
+}
+
+func (e *RefError) Error() string {
+	return fmt.Sprintf("%s: must be an id string or an object", e.Field)
+}
+
+func decodeRef(field string, b []byte, id *string, inline func() any) error {
 	b = bytes.TrimSpace(b)
 	switch {
 	case len(b) > 0 && b[0] == '"':
@@ -93,6 +103,6 @@ func decodeRef(b []byte, id *string, inline func() any) error {
 		dec.DisallowUnknownFields()
 		return dec.Decode(inline())
 	default:
-		return fmt.Errorf("must be an id string or an object")
+		return &RefError{Field: field}
 	}
 }
