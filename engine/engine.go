@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -45,7 +46,8 @@ var ErrPolicy = errors.New("policy evaluation failed")
 // Engine evaluates requests against the active policy and inventory. Both are
 // swapped together and atomically: a request sees one snapshot from start to end.
 type Engine struct {
-	state atomic.Pointer[snapshot]
+	state      atomic.Pointer[snapshot]
+	activateMu sync.Mutex // one activation at a time (readers never wait)
 }
 
 // snapshot pairs one policy with one inventory, with the queries prepared on them.
@@ -70,6 +72,17 @@ func New(ctx context.Context, p *Policy, inv *Inventory) (*Engine, error) {
 // active one. Requests in flight finish on the snapshot they started with. A nil
 // argument keeps the active one.
 func (e *Engine) Activate(ctx context.Context, p *Policy, inv *Inventory) error {
+	return e.ActivateRecorded(ctx, p, inv, nil)
+}
+
+// ActivateRecorded is Activate with a step between preparing and switching:
+// record is called once the new snapshot is known to work, and the switch
+// happens only if it succeeds, so the audit log never claims an activation that
+// did not happen nor misses one that did. Activations are serialized: a policy
+// swap and an inventory swap running at once cannot lose one of them.
+func (e *Engine) ActivateRecorded(ctx context.Context, p *Policy, inv *Inventory, record func(p *Policy, inv *Inventory) error) error {
+	e.activateMu.Lock()
+	defer e.activateMu.Unlock()
 	if cur := e.state.Load(); cur != nil {
 		if p == nil {
 			p = cur.policy
@@ -84,6 +97,11 @@ func (e *Engine) Activate(ctx context.Context, p *Policy, inv *Inventory) error 
 	s, err := prepare(ctx, p, inv)
 	if err != nil {
 		return err
+	}
+	if record != nil {
+		if err := record(p, inv); err != nil {
+			return fmt.Errorf("not activated: %w", err)
+		}
 	}
 	e.state.Store(s)
 	return nil

@@ -547,3 +547,41 @@ func TestExemptionWaivesAndIsListed(t *testing.T) {
 		t.Fatalf("an expired exemption still waives: %+v", sd)
 	}
 }
+
+// A policy swap and an inventory swap at the same time both land: neither is
+// lost to the other's read-prepare-store.
+func TestConcurrentActivationsDoNotLoseUpdates(t *testing.T) {
+	for i := 0; i < 10; i++ {
+		e := demoEngine(t)
+		base := e.Inventory()
+		inv2, err := engine.NewInventory(sitesOf(base), datasetsOf(base), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		files := map[string][]byte{}
+		fs.WalkDir(policies.Bundle, ".", func(path string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				b, _ := fs.ReadFile(policies.Bundle, path)
+				files[path] = b
+			}
+			return nil
+		})
+		for path, b := range files {
+			write(t, filepath.Join(dir, path), string(b))
+		}
+		write(t, filepath.Join(dir, ".manifest"), `{"revision": "second", "roots": ["sovereign", "reference"]}`)
+		p2, err := engine.LoadPolicy(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); _ = e.Activate(context.Background(), p2, nil) }()
+		go func() { defer wg.Done(); _ = e.Activate(context.Background(), nil, inv2) }()
+		wg.Wait()
+		if e.Policy().Revision != "second" || e.Inventory().Revision != inv2.Revision {
+			t.Fatalf("run %d: an activation was lost: policy %q, inventory %s", i, e.Policy().Revision, e.Inventory().Revision)
+		}
+	}
+}

@@ -90,20 +90,20 @@ func startPolicy(ctx context.Context, o serveOptions, inv *engine.Inventory, l *
 		if err := testBundleIsolated(ctx, b, o.bundleOpts.testTimeout); err != nil {
 			return p.Revision, p.Digest, err
 		}
-		cur := inv
-		if rt.engine != nil {
-			cur = rt.engine.Inventory()
-		}
-		// The record comes first: a bundle no auditor can see is not enforced.
-		if err := recordBundle(ctx, l, audit.KindBundleActivation, src.String(), p.Revision, p.Digest, cur.Revision, nil); err != nil {
-			return p.Revision, p.Digest, fmt.Errorf("not activated: %w", err)
+		// Prepared first, recorded next, switched last: the log names exactly
+		// the bundles that were enforced.
+		record := func(p *engine.Policy, cur *engine.Inventory) error {
+			return recordBundle(ctx, l, audit.KindBundleActivation, src.String(), p.Revision, p.Digest, cur.Revision, nil)
 		}
 		if rt.engine == nil {
-			rt.engine, err = engine.New(ctx, p, cur)
-		} else {
-			err = rt.engine.Activate(ctx, p, nil)
+			e := &engine.Engine{}
+			if err := e.ActivateRecorded(ctx, p, inv, record); err != nil {
+				return p.Revision, p.Digest, err
+			}
+			rt.engine = e
+			return p.Revision, p.Digest, nil
 		}
-		return p.Revision, p.Digest, err
+		return p.Revision, p.Digest, rt.engine.ActivateRecorded(ctx, p, nil, record)
 	}
 	refused := func(source, etag string, err error) {
 		rev := ""

@@ -77,12 +77,14 @@ func reloadInventory(ctx context.Context, dir string, eng *engine.Engine, l *aud
 		Bundle: audit.BundleRef{Revision: p.Revision, Digest: p.Digest}, InventoryRevision: inv.Revision,
 		EngineVersion: engine.Version,
 	}
-	// Recorded first: an inventory no auditor can see is not enforced.
-	if _, err := l.Append(ctx, rec); err != nil {
-		logger.Error("inventory not activated: its activation could not be recorded", "err", err)
-		return
-	}
-	if err := eng.Activate(ctx, nil, inv); err != nil {
+	// Prepared first, recorded next, switched last: the log names exactly the
+	// inventories that were in force.
+	err = eng.ActivateRecorded(ctx, nil, inv, func(p *engine.Policy, _ *engine.Inventory) error {
+		rec.Bundle = audit.BundleRef{Revision: p.Revision, Digest: p.Digest}
+		_, err := l.Append(ctx, rec)
+		return err
+	})
+	if err != nil {
 		logger.Error("inventory not activated", "err", err)
 		return
 	}
