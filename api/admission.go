@@ -242,13 +242,39 @@ func (s *Server) decideAdmission(ctx context.Context, req *admissionv1.Admission
 	}
 	out.mode = cfg.mode(req.Namespace, obj.labels())
 
-	datasets, workload, err := obj.declared()
+	// The data an object touches is everything anyone declared for it: its own
+	// labels and annotations, its namespace's defaults and, on UPDATE, what the
+	// object it replaces declared. Declaring more can only restrict more: a
+	// declaration never replaces the namespace default, and dropping one on
+	// UPDATE does not free the running pods.
+	declared := []declaration{{source: "object"}}
+	declared[0].datasets, declared[0].workload, err = obj.declared()
 	if err != nil {
 		out.problems = append(out.problems, err.Error())
 	}
-	if len(datasets) == 0 && workload == "" && err == nil {
-		ns := cfg.Namespaces[req.Namespace]
-		datasets, workload = ns.Datasets, ns.Workload
+	if ns := cfg.Namespaces[req.Namespace]; len(ns.Datasets) > 0 || ns.Workload != "" {
+		declared = append(declared, declaration{source: "namespace default", datasets: ns.Datasets, workload: ns.Workload})
+	}
+	if req.Operation == admissionv1.Update && len(req.OldObject.Raw) > 0 {
+		if old, ok, oerr := decodeObject(req.Kind, req.OldObject.Raw, string(req.Operation)); oerr == nil && ok {
+			d := declaration{source: "previous version"}
+			if d.datasets, d.workload, oerr = old.declared(); oerr == nil {
+				declared = append(declared, d)
+			}
+		}
+	}
+	datasets, workload, extra := mergeDeclarations(declared)
+	for _, w := range extra {
+		ew, ok := s.cfg.Engine.Inventory().Workload(w)
+		if !ok {
+			out.problems = append(out.problems, fmt.Sprintf("unknown workload %q (%s): it is not in the inventory", w, WorkloadKey))
+			continue
+		}
+		for _, d := range ew.Datasets {
+			if !slices.Contains(datasets, d) {
+				datasets = append(datasets, d)
+			}
+		}
 	}
 	out.datasets, out.workload = datasets, workload
 	if len(datasets) == 0 && workload == "" && len(out.problems) == 0 {
@@ -549,4 +575,32 @@ func gvkString(k metav1.GroupVersionKind) string {
 		return k.Version + "/" + k.Kind
 	}
 	return k.Group + "/" + k.Version + "/" + k.Kind
+}
+
+// declaration is the datasets and workload one source declares for an object.
+type declaration struct {
+	source   string
+	datasets []string
+	workload string
+}
+
+// mergeDeclarations unites declarations: every dataset once, the first workload
+// named as the workload, and any other workloads returned to be expanded into
+// their datasets.
+func mergeDeclarations(ds []declaration) (datasets []string, workload string, extra []string) {
+	for _, d := range ds {
+		for _, id := range d.datasets {
+			if !slices.Contains(datasets, id) {
+				datasets = append(datasets, id)
+			}
+		}
+		switch {
+		case d.workload == "":
+		case workload == "":
+			workload = d.workload
+		case d.workload != workload && !slices.Contains(extra, d.workload):
+			extra = append(extra, d.workload)
+		}
+	}
+	return datasets, workload, extra
 }

@@ -638,3 +638,45 @@ func pointerSet(root *any, ptr string, v any) error {
 	}
 	return nil
 }
+
+// Declaring more can only restrict more: a dataset named on the object does not
+// replace the namespace default, and an UPDATE that drops a declaration is
+// judged on what the previous version declared.
+func TestAdmissionDeclarationsOnlyRestrict(t *testing.T) {
+	ts := newAdmissionServer(t)
+	send := func(t *testing.T, r map[string]any) *admissionv1.AdmissionReview {
+		t.Helper()
+		body, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		status, review, raw := ts.admit(t, "validate", body)
+		if status != 200 {
+			t.Fatalf("status %d: %s", status, raw)
+		}
+		return review
+	}
+
+	t.Run("namespace default kept", func(t *testing.T) {
+		r := loadReview(t, "statefulset-create-namespace-default.json").review
+		if send(t, r).Response.Allowed {
+			t.Fatal("fixture must be refused on the namespace default")
+		}
+		meta := r["request"].(map[string]any)["object"].(map[string]any)["metadata"].(map[string]any)
+		meta["annotations"] = map[string]any{"sovereign.dev/datasets": "public-catalogue"}
+		if send(t, r).Response.Allowed {
+			t.Fatal("declaring a harmless dataset replaced the namespace default and freed the object")
+		}
+	})
+	t.Run("dropped on update", func(t *testing.T) {
+		r := loadReview(t, "statefulset-update-forbidden.json").review
+		if send(t, r).Response.Allowed {
+			t.Fatal("fixture must be refused")
+		}
+		meta := r["request"].(map[string]any)["object"].(map[string]any)["metadata"].(map[string]any)
+		delete(meta, "annotations")
+		if send(t, r).Response.Allowed {
+			t.Fatal("an UPDATE that drops its dataset declaration was allowed")
+		}
+	})
+}
