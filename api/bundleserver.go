@@ -16,8 +16,9 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// maxLongPoll caps how long a bundle download may be held (Prefer: wait=N).
-const maxLongPoll = 5 * time.Minute
+// maxLongPoll caps how long a bundle download may be held (Prefer: wait=N):
+// below the server's 60 s write timeout, or the held answer would be cut off.
+const maxLongPoll = 50 * time.Second
 
 var bundleName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 
@@ -56,6 +57,11 @@ func (s *Server) bundleFileRoutes(v1 *gin.RouterGroup) {
 		have := strings.Trim(c.GetHeader("If-None-Match"), `"`)
 		if have != "" && have == etag {
 			if wait := preferWait(c.GetHeader("Prefer")); wait > 0 {
+				var lastMod time.Time
+				var lastSize int64
+				if st, err := os.Stat(path); err == nil {
+					lastMod, lastSize = st.ModTime(), st.Size()
+				}
 				deadline := time.Now().Add(wait)
 				for have == etag && time.Now().Before(deadline) {
 					select {
@@ -63,8 +69,13 @@ func (s *Server) bundleFileRoutes(v1 *gin.RouterGroup) {
 						return
 					case <-time.After(100 * time.Millisecond):
 					}
-					if nb, ne, err := read(); err == nil {
-						b, etag = nb, ne
+					// Re-read only when the file changed: a held poll costs a stat
+					// every 100 ms, not a read and a hash of the whole bundle.
+					if st, err := os.Stat(path); err == nil && (st.ModTime() != lastMod || st.Size() != lastSize) {
+						lastMod, lastSize = st.ModTime(), st.Size()
+						if nb, ne, err := read(); err == nil {
+							b, etag = nb, ne
+						}
 					}
 				}
 			}

@@ -278,6 +278,7 @@ func VerifyEvidence(ctx context.Context, r io.Reader, keys []crypto.PublicKey, v
 		seen                bool
 		chunks              []string
 		lastTime            time.Time
+		members             = map[string]bool{}
 	)
 	start := func() error {
 		if cp != nil {
@@ -308,6 +309,24 @@ func VerifyEvidence(ctx context.Context, r io.Reader, keys []crypto.PublicKey, v
 		}
 		if skew, err = time.ParseDuration(q.TimeSkew); err != nil {
 			return bad(EvidenceQueryFile, -1, "time_skew: %w", err)
+		}
+		if q.FirstIndex > q.EndIndex || q.EndIndex > cp.Size {
+			return bad(EvidenceQueryFile, -1, "index window [%d, %d) does not fit the tree of %d", q.FirstIndex, q.EndIndex, cp.Size)
+		}
+		if q.Complete {
+			// A complete window is bounded by proven entries: the first and
+			// the last of the log where the period is open at that end, and
+			// otherwise boundary entries whose times are checked below. So it
+			// is never empty in a non-empty log.
+			if cp.Size > 0 && q.EndIndex == q.FirstIndex {
+				return bad(EvidenceQueryFile, -1, "a complete pack of a non-empty log cannot hold an empty window")
+			}
+			if q.Query.From.IsZero() && q.FirstIndex != 0 {
+				return bad(EvidenceQueryFile, -1, "a complete pack without a start must begin at entry 0, not %d", q.FirstIndex)
+			}
+			if q.Query.To.IsZero() && q.EndIndex != cp.Size {
+				return bad(EvidenceQueryFile, -1, "a complete pack without an end must reach the checkpoint's size %d, not %d", cp.Size, q.EndIndex)
+			}
 		}
 		next = q.FirstIndex
 		sum.Origin, sum.TreeSize, sum.RootHash = cp.Origin, cp.Size, fmt.Sprintf("%x", cp.Root)
@@ -398,6 +417,17 @@ func VerifyEvidence(ctx context.Context, r io.Reader, keys []crypto.PublicKey, v
 			}
 			return io.ReadAll(tr)
 		}
+		// Each member once, and nothing but records and the manifest after the
+		// first records: a second query.json or checkpoint placed later would
+		// change what the already-checked records were checked against.
+		if members[name] {
+			return nil, bad(name, -1, "appears twice in the pack")
+		}
+		members[name] = true
+		isRecords := strings.HasPrefix(name, EvidenceRecordsDir) && strings.HasSuffix(name, ".jsonl")
+		if cp != nil && !isRecords && name != EvidenceManifestFile {
+			return nil, bad(name, -1, "comes after the records")
+		}
 		switch {
 		case name == EvidenceReadme:
 		case name == EvidenceCheckpoint:
@@ -459,7 +489,7 @@ func VerifyEvidence(ctx context.Context, r io.Reader, keys []crypto.PublicKey, v
 	if strings.Join(manifest.Chunks, ",") != strings.Join(chunks, ",") {
 		return nil, bad(EvidenceManifestFile, -1, "lists record files %v, the pack holds %v", manifest.Chunks, chunks)
 	}
-	if q.Complete && next != q.EndIndex && q.EndIndex > q.FirstIndex {
+	if q.Complete && next != q.EndIndex {
 		return nil, bad(EvidenceRecordsDir, int64(next), "a complete pack must hold every entry of [%d, %d)", q.FirstIndex, q.EndIndex)
 	}
 	return sum, nil

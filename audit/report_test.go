@@ -510,3 +510,69 @@ func TestTenantOf(t *testing.T) {
 		}
 	}
 }
+
+// Attacks on a complete pack's completeness (found in review): an emptied
+// window, and a second query.json placed after the records.
+func TestEvidenceCompletenessAttacks(t *testing.T) {
+	f := newReportFixture(t)
+	o := f.opts
+	o.Query = ReportQuery{From: reportDay0.Add(24 * time.Hour), To: reportDay0.Add(48 * time.Hour)}
+	pack, _ := f.write(t, o, ReportEvidence)
+	setJSON := func(data []byte, set map[string]any) []byte {
+		var m map[string]any
+		if err := json.Unmarshal(data, &m); err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range set {
+			m[k] = v
+		}
+		b, _ := json.Marshal(m)
+		return b
+	}
+	var first any
+	emptied := rewritePack(t, pack, func(name string, data []byte) []byte {
+		switch {
+		case name == EvidenceQueryFile:
+			var m map[string]any
+			json.Unmarshal(data, &m)
+			first = m["first_index"]
+			return setJSON(data, map[string]any{"end_index": first})
+		case strings.HasPrefix(name, EvidenceRecordsDir):
+			return nil
+		case name == EvidenceManifestFile:
+			return setJSON(data, map[string]any{"selected": 0, "entries": 0})
+		}
+		return data
+	})
+	if _, err := VerifyEvidence(context.Background(), bytes.NewReader(emptied), o.Keys, o.LogVerifier); err == nil {
+		t.Fatal("a complete pack emptied of its records verified")
+	}
+
+	// A second query.json after the records, claiming the pack incomplete.
+	gz, _ := gzip.NewReader(bytes.NewReader(pack))
+	tr := tar.NewReader(gz)
+	var out bytes.Buffer
+	gw := gzip.NewWriter(&out)
+	tw := tar.NewWriter(gw)
+	var query []byte
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		data, _ := io.ReadAll(tr)
+		if h.Name == EvidenceQueryFile {
+			query = data
+		}
+		tw.WriteHeader(h)
+		tw.Write(data)
+	}
+	second := setJSON(query, map[string]any{"complete": false})
+	tw.WriteHeader(&tar.Header{Name: EvidenceQueryFile, Mode: 0o644, Size: int64(len(second)), Typeflag: tar.TypeReg})
+	tw.Write(second)
+	tw.Close()
+	gw.Close()
+	if _, err := VerifyEvidence(context.Background(), bytes.NewReader(out.Bytes()), o.Keys, o.LogVerifier); err == nil {
+		t.Fatal("a pack with a second query.json after its records verified")
+	}
+}
