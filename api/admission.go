@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"slices"
 	"strconv"
@@ -124,22 +123,8 @@ func (e *badReviewError) Error() string { return e.msg }
 // data and size are checked strictly; unknown fields are accepted, since a newer
 // API server may add some and refusing them would fail every admission.
 func (s *Server) readReview(c *gin.Context) (*admissionv1.AdmissionReview, bool) {
-	if ct := c.GetHeader("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			abortWithError(c, http.StatusUnsupportedMediaType, CodeUnsupportedMedia, fmt.Sprintf("Content-Type must be application/json, got %q", ct))
-			return nil, false
-		}
-	}
-	limit := max(s.cfg.MaxBodyBytes, admissionMinBodyBytes)
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, limit))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			abortWithError(c, http.StatusRequestEntityTooLarge, CodeBodyTooLarge, fmt.Sprintf("request body exceeds %d bytes", tooLarge.Limit))
-			return nil, false
-		}
-		abortWithError(c, http.StatusBadRequest, CodeMalformedJSON, "cannot read request body: "+err.Error())
+	body, ok := readJSONBody(c, max(s.cfg.MaxBodyBytes, admissionMinBodyBytes))
+	if !ok {
 		return nil, false
 	}
 	if len(bytes.TrimSpace(body)) == 0 {

@@ -21,6 +21,20 @@ import (
 // refusing unknown fields and trailing data. It returns the body as received, for
 // the audit record. On failure it answers the request and returns false.
 func decodeStrict(c *gin.Context, limit int64, v any) ([]byte, bool) {
+	body, ok := readJSONBody(c, limit)
+	if !ok {
+		return nil, false
+	}
+	if rerr := DecodeJSON(body, v); rerr != nil {
+		abortWithError(c, rerr.Status, rerr.Code, rerr.Message, rerr.Details...)
+		return nil, false
+	}
+	return body, true
+}
+
+// readJSONBody checks the content type and reads the body, at most limit bytes
+// (413 past it). On failure it answers the request and returns false.
+func readJSONBody(c *gin.Context, limit int64) ([]byte, bool) {
 	if ct := c.GetHeader("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
@@ -36,10 +50,6 @@ func decodeStrict(c *gin.Context, limit int64, v any) ([]byte, bool) {
 			return nil, false
 		}
 		abortWithError(c, http.StatusBadRequest, CodeMalformedJSON, "cannot read request body: "+err.Error())
-		return nil, false
-	}
-	if rerr := DecodeJSON(body, v); rerr != nil {
-		abortWithError(c, rerr.Status, rerr.Code, rerr.Message, rerr.Details...)
 		return nil, false
 	}
 	return body, true
