@@ -135,19 +135,13 @@ func (p *canonParser) object(out []byte, depth int) ([]byte, error) {
 			return nil, err
 		}
 		members = append(members, canonMember{key: key, value: val})
-		p.skipSpace()
-		if p.pos >= len(p.in) {
-			return nil, io.ErrUnexpectedEOF
+		done, err := p.next('}')
+		if err != nil {
+			return nil, err
 		}
-		if p.in[p.pos] == ',' {
-			p.pos++
-			continue
+		if done {
+			break
 		}
-		if p.in[p.pos] != '}' {
-			return nil, fmt.Errorf("expected ',' or '}', found %q", p.in[p.pos])
-		}
-		p.pos++
-		break
 	}
 	slices.SortFunc(members, func(a, b canonMember) int { return strings.Compare(a.key, b.key) })
 	out = append(out, '{')
@@ -181,20 +175,32 @@ func (p *canonParser) array(out []byte, depth int) ([]byte, error) {
 		if out, err = p.value(out, depth+1); err != nil {
 			return nil, err
 		}
-		p.skipSpace()
-		if p.pos >= len(p.in) {
-			return nil, io.ErrUnexpectedEOF
+		done, err := p.next(']')
+		if err != nil {
+			return nil, err
 		}
-		if p.in[p.pos] == ',' {
-			p.pos++
-			continue
+		if done {
+			return append(out, ']'), nil
 		}
-		if p.in[p.pos] != ']' {
-			return nil, fmt.Errorf("expected ',' or ']', found %q", p.in[p.pos])
-		}
-		p.pos++
-		return append(out, ']'), nil
 	}
+}
+
+// next consumes what follows a member or element: a ',' (false: more follow)
+// or the closing bracket (true).
+func (p *canonParser) next(closing byte) (bool, error) {
+	p.skipSpace()
+	if p.pos >= len(p.in) {
+		return false, io.ErrUnexpectedEOF
+	}
+	switch p.in[p.pos] {
+	case ',':
+		p.pos++
+		return false, nil
+	case closing:
+		p.pos++
+		return true, nil
+	}
+	return false, fmt.Errorf("expected ',' or '%c', found %q", closing, p.in[p.pos])
 }
 
 // number copies a JSON number as written after checking its grammar.

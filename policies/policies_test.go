@@ -263,19 +263,7 @@ func placement(t testing.TB, inv map[string]map[string]any) rego.PreparedEvalQue
 func prepare(t testing.TB, inv map[string]map[string]any, query string) rego.PreparedEvalQuery {
 	t.Helper()
 	b := readBundle(t)
-	data := map[string]any{"inventory": inv}
-	for k, v := range b.Data {
-		data[k] = v
-	}
-	// Round-trip through JSON so the store holds plain JSON types.
-	raw, err := json.Marshal(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		t.Fatal(err)
-	}
+	doc := dataDocument(t, b, inv)
 	store := inmem.NewFromObjectWithOpts(doc, inmem.OptRoundTripOnWrite(false), inmem.OptReturnASTValuesOnRead(true))
 	mods := make([]func(*rego.Rego), 0, len(b.Modules)+2)
 	for _, m := range b.Modules {
@@ -415,4 +403,23 @@ func BenchmarkPlacement(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// dataDocument is the bundle's data with the inventory at data.inventory,
+// round-tripped through JSON so the store holds plain JSON types.
+func dataDocument[T any](t testing.TB, b *bundle.Bundle, inv T) map[string]any {
+	t.Helper()
+	data := map[string]any{"inventory": inv}
+	for k, v := range b.Data {
+		data[k] = v
+	}
+	raw, err := json.Marshal(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc
 }

@@ -163,18 +163,7 @@ func runScenario(t *testing.T, compiler *ast.Compiler, sf scenarioFile, sc scena
 		invData["exemptions"] = exs
 	}
 	b := readBundle(t)
-	data := map[string]any{"inventory": invData}
-	for k, v := range b.Data {
-		data[k] = v
-	}
-	raw, err := json.Marshal(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		t.Fatal(err)
-	}
+	doc := dataDocument(t, b, invData)
 	resolve := func(ref any) any {
 		if id, ok := ref.(string); ok {
 			d, ok := doc["inventory"].(map[string]any)["datasets"].(map[string]any)[id]
