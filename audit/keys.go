@@ -12,9 +12,11 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
@@ -131,7 +133,7 @@ func GenerateSigningKey(passphrase func() ([]byte, error)) (privPEM, pubPEM []by
 // cosign encrypted key) and returns a signer for it: Ed25519 signs the message
 // itself, ECDSA and RSA sign its SHA-256.
 func LoadSigningKey(path string, passphrase func() ([]byte, error)) (signature.SignerVerifier, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := ReadPrivateKeyFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("signing key: %w", err)
 	}
@@ -159,6 +161,29 @@ func LoadSigningKey(path string, passphrase func() ([]byte, error)) (signature.S
 		return nil, fmt.Errorf("signing key %s: %w", path, err)
 	}
 	return sv, nil
+}
+
+// ReadPrivateKeyFile reads a private key file, refusing one that is not a
+// regular file or that its group or others may read or write: like ssh, a key
+// others can read is treated as leaked, and a key others can replace as not
+// ours. The mode is checked on the open file, not on the path.
+func ReadPrivateKeyFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	if perm := fi.Mode().Perm(); runtime.GOOS != "windows" && perm&0o077 != 0 {
+		return nil, fmt.Errorf("%s has mode %04o: a private key must be readable by its owner only (chmod 600 %s)", path, perm, path)
+	}
+	return io.ReadAll(f)
 }
 
 // KeyID identifies a public key in records: the hex SHA-256 of its PKIX
@@ -231,7 +256,7 @@ func recordPublicKey(dataDir string, pub crypto.PublicKey) ([]byte, error) {
 func loadLogKey(dataDir, origin string) (note.Signer, string, error) {
 	skPath := filepath.Join(dataDir, LogKeyFile)
 	vkPath := filepath.Join(dataDir, LogVerifierKeyFile)
-	raw, err := os.ReadFile(skPath)
+	raw, err := ReadPrivateKeyFile(skPath)
 	if errors.Is(err, fs.ErrNotExist) {
 		if origin == "" {
 			if origin, err = defaultOrigin(); err != nil {

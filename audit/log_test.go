@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -427,5 +428,43 @@ func TestRedactionInLog(t *testing.T) {
 	digest, _ := RequestDigest(req)
 	if e.Record.RequestSHA256 != digest {
 		t.Errorf("request_sha256 %s is not the digest of the unredacted request %s", e.Record.RequestSHA256, digest)
+	}
+}
+
+// TestKeyFileModeRefused: a private key its group or others can read is
+// treated as leaked, so Open refuses it and names the file and its mode; the
+// data directory's own keys are checked the same way on every start.
+func TestKeyFileModeRefused(t *testing.T) {
+	privPEM, _, err := GenerateSigningKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []os.FileMode{0o644, 0o640, 0o604, 0o660} {
+		keyPath := filepath.Join(t.TempDir(), "k.pem")
+		if err := os.WriteFile(keyPath, privPEM, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(keyPath, mode); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Open(context.Background(), Options{DataDir: t.TempDir(), SigningKey: keyPath})
+		if err == nil || !strings.Contains(err.Error(), keyPath) || !strings.Contains(err.Error(), fmt.Sprintf("mode %04o", mode)) {
+			t.Errorf("key file mode %04o: Open error = %v, want a refusal naming the file and mode", mode, err)
+		}
+	}
+
+	// The data directory's keys: loosened after the first start.
+	for _, name := range []string{SigningKeyFile, LogKeyFile} {
+		dir := t.TempDir()
+		closeTest(t, openTest(t, dir))
+		if err := os.Chmod(filepath.Join(dir, name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if l, err := Open(context.Background(), Options{DataDir: dir}); err == nil {
+			l.Close(context.Background())
+			t.Errorf("%s with mode 0644: Open succeeded", name)
+		} else if !strings.Contains(err.Error(), name) {
+			t.Errorf("%s with mode 0644: error %v does not name the file", name, err)
+		}
 	}
 }
