@@ -40,15 +40,18 @@ const (
 // and what it derives from the request and result (tenant, datasets, sites,
 // outcome, rules).
 type ReportRow struct {
-	Index         uint64    `json:"index"`
-	ID            string    `json:"id"`
-	Time          time.Time `json:"time"`
-	Kind          Kind      `json:"kind"`
-	Principal     string    `json:"principal"`
-	Tenant        string    `json:"tenant,omitempty"`
-	Datasets      []string  `json:"datasets,omitempty"`
-	Sites         []string  `json:"sites,omitempty"`
-	Outcome       string    `json:"outcome,omitempty"`
+	Index     uint64    `json:"index"`
+	ID        string    `json:"id"`
+	Time      time.Time `json:"time"`
+	Kind      Kind      `json:"kind"`
+	Principal string    `json:"principal"`
+	Tenant    string    `json:"tenant,omitempty"`
+	Datasets  []string  `json:"datasets,omitempty"`
+	Sites     []string  `json:"sites,omitempty"`
+	Outcome   string    `json:"outcome,omitempty"`
+	// Hypothetical: a what-if decision for another time (the request's
+	// `at`), which authorized nothing when it was made.
+	Hypothetical  bool      `json:"hypothetical,omitempty"`
 	AllowedSites  []string  `json:"allowed_sites,omitempty"`
 	DeniedSites   []string  `json:"denied_sites,omitempty"`
 	Violations    []Finding `json:"violations,omitempty"`
@@ -126,8 +129,9 @@ type rowRequest struct {
 }
 
 type rowResult struct {
-	Allowed *bool `json:"allowed"`
-	Sites   []struct {
+	Allowed      *bool `json:"allowed"`
+	Hypothetical bool  `json:"hypothetical"`
+	Sites        []struct {
 		Site        string    `json:"site"`
 		Allowed     bool      `json:"allowed"`
 		Violations  []Finding `json:"violations"`
@@ -269,6 +273,7 @@ func parseReportRow(rec []byte) (*ReportRow, error) {
 		row.Outcome = OutcomeDenied
 		row.Reason = res.Reason
 	default:
+		row.Hypothetical = res.Hypothetical
 		if res.Allowed != nil {
 			row.Outcome = OutcomeDenied
 			if *res.Allowed {
@@ -387,6 +392,9 @@ type Totals struct {
 	ByTenant map[string]Count `json:"by_tenant"`
 	// ByRule counts violations by rule id (a decision may violate several).
 	ByRule map[string]RuleCount `json:"by_rule"`
+	// Hypothetical counts what-if decisions (also counted above): answers
+	// for another time that authorized nothing.
+	Hypothetical uint64 `json:"hypothetical,omitempty"`
 }
 
 // RuleCount is how often a rule was violated or an obligation raised.
@@ -530,6 +538,9 @@ func (b *reportBuilder) add(r *ReportRow) {
 		m[k] = c
 	}
 	bump(t.ByKind, string(r.Kind), r.Outcome)
+	if r.Hypothetical {
+		t.Hypothetical++
+	}
 	if r.Outcome != "" {
 		t.ByOutcome[r.Outcome]++
 	}

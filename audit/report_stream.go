@@ -17,6 +17,7 @@ var ReportCSVColumns = []string{
 	"index", "id", "time", "kind", "principal", "tenant", "datasets", "sites", "outcome",
 	"allowed_sites", "denied_sites", "rules", "citations", "obligations", "exemptions", "links",
 	"bundle_revision", "bundle_digest", "inventory_revision", "request_sha256", "entry_sha256",
+	"hypothetical",
 }
 
 type csvSink struct {
@@ -88,6 +89,10 @@ func (s *csvSink) row(_ context.Context, e *VerifiedEntry, selected bool) error 
 	c[18] = r.Inventory
 	c[19] = r.RequestSHA256
 	c[20] = r.EntrySHA256
+	c[21] = ""
+	if r.Hypothetical {
+		c[21] = "true"
+	}
 	return s.cw.Write(c)
 }
 

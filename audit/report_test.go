@@ -65,6 +65,9 @@ func reportRecords() []*Record {
 				Request: json.RawMessage(`{"namespace":"payments","name":"api","operation":"CREATE"}`),
 				Result:  json.RawMessage(`{"allowed":true,"exemptions":[{"id":"ex-42","rules":["gdpr.chapter5.no_basis"]}]}`)}
 		}
+		if i == 41 { // a what-if placement, backdated with `at`
+			r.Result = json.RawMessage(`{"allowed": true, "hypothetical": true, "sites": [{"site": "fra-1", "allowed": true}], "violations": [], "obligations": []}`)
+		}
 		r.Time, r.Bundle, r.InventoryRevision, r.EngineVersion = t, b, inv, "test"
 		recs = append(recs, r)
 		if i == 30 {
@@ -194,6 +197,15 @@ func TestReportFormats(t *testing.T) {
 	}
 	if len(rows) != f.n+1 || strings.Join(rows[0], ",") != strings.Join(ReportCSVColumns, ",") {
 		t.Fatalf("csv: %d rows, header %v", len(rows), rows[0])
+	}
+	hypothetical := 0
+	for _, row := range rows[1:] {
+		if row[len(row)-1] == "true" {
+			hypothetical++
+		}
+	}
+	if hypothetical != 1 || sum.Totals.Hypothetical != 1 {
+		t.Errorf("hypothetical decisions: %d csv rows, %d counted, want 1", hypothetical, sum.Totals.Hypothetical)
 	}
 
 	htmlOut, hsum := f.write(t, o, ReportHTML)

@@ -383,7 +383,9 @@ func newDecision(kind string, s *snapshot, at time.Time) *Decision {
 	if err != nil { // only when the system's random source fails
 		id = uuid.New()
 	}
+	now := time.Now()
 	return &Decision{
+		Hypothetical:      at.Before(now.Add(-HypotheticalSkew)) || at.After(now.Add(HypotheticalSkew)),
 		DecisionID:        id.String(),
 		Kind:              kind,
 		Violations:        []Violation{},

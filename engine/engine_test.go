@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sovereign-engine/sovereign/engine"
 	"github.com/sovereign-engine/sovereign/policies"
@@ -75,6 +76,41 @@ func TestPlacementRanksAndAttributes(t *testing.T) {
 	}
 	if d.EvaluatedAt != "2026-06-01T00:00:00Z" {
 		t.Errorf("evaluated_at = %q, want the request's at", d.EvaluatedAt)
+	}
+}
+
+// TestHypotheticalDecisions: an answer for a time other than now is marked, so
+// a backdated what-if cannot pass for an authorization; skew within
+// HypotheticalSkew is not.
+func TestHypotheticalDecisions(t *testing.T) {
+	e := demoEngine(t)
+	now := time.Now().UTC()
+	for _, tc := range []struct {
+		at   string
+		want bool
+	}{
+		{"", false},
+		{now.Format(time.RFC3339), false},
+		{now.Add(-engine.HypotheticalSkew / 2).Format(time.RFC3339), false},
+		{now.Add(engine.HypotheticalSkew / 2).Format(time.RFC3339), false},
+		{now.Add(-engine.HypotheticalSkew - time.Minute).Format(time.RFC3339), true},
+		{now.Add(engine.HypotheticalSkew + time.Minute).Format(time.RFC3339), true},
+		{"2020-01-01T00:00:00Z", true},
+	} {
+		d, err := e.Placement(context.Background(), &engine.PlacementRequest{Dataset: &engine.DatasetRef{ID: "customer-pii-eu"}, Operation: "store", At: tc.at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Hypothetical != tc.want {
+			t.Errorf("placement at %q: hypothetical = %v, want %v", tc.at, d.Hypothetical, tc.want)
+		}
+		tr, err := e.Transfer(context.Background(), &engine.TransferRequest{Dataset: &engine.DatasetRef{ID: "customer-pii-eu"}, From: "fra-1", To: "par-1", Type: "replicate", At: tc.at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tr.Hypothetical != tc.want {
+			t.Errorf("transfer at %q: hypothetical = %v, want %v", tc.at, tr.Hypothetical, tc.want)
+		}
 	}
 }
 

@@ -3,6 +3,8 @@
 // evaluates the Rego policy bundle against them with OPA embedded as a library.
 package engine
 
+import "time"
+
 // Site is a place where data can be stored or a workload can run: a public-cloud
 // region, an on-prem data centre or an edge site. Field names are snake_case in
 // YAML, JSON and Rego alike (DESIGN §3).
@@ -154,8 +156,17 @@ type Decision struct {
 	Bundle            BundleInfo         `json:"bundle"`
 	InventoryRevision string             `json:"inventory_revision"`
 	EvaluatedAt       string             `json:"evaluated_at"`
-	Audit             *AuditReceipt      `json:"audit,omitempty"`
+	// Hypothetical marks a what-if answer: the request asked for a time (`at`)
+	// more than HypotheticalSkew away from when it was decided, so the answer
+	// says what the policy would have decided then, and authorizes nothing now.
+	Hypothetical bool          `json:"hypothetical,omitempty"`
+	Audit        *AuditReceipt `json:"audit,omitempty"`
 }
+
+// HypotheticalSkew is how far a request's `at` may be from the clock before
+// the decision is marked Hypothetical: room for clock skew between client and
+// server, not for a backdated answer.
+const HypotheticalSkew = 5 * time.Minute
 
 // Decision kinds.
 const (
