@@ -69,7 +69,7 @@ func goldenRecord() *Record {
 
 func TestRecordGolden(t *testing.T) {
 	r := goldenRecord()
-	if err := r.prepare(time.Now(), []string{"note"}); err != nil {
+	if err := r.prepare(time.Now(), []string{"note"}, bytes.Repeat([]byte{9}, 32)); err != nil {
 		t.Fatal(err)
 	}
 	rec, err := r.MarshalJSON()

@@ -39,6 +39,11 @@ const (
 	// LogVerifierKeyFile is the checkpoint verifier key (a note verifier
 	// key, "<origin>+<hash>+<key>"); auditors need it.
 	LogVerifierKeyFile = "log.vkey"
+	// RequestKeyFile keys the digest of redacted requests
+	// (Record.RequestHMACSHA256): 32 random bytes in hex, mode 0600, created
+	// when redaction is first configured. Keep it with the signing keys: it
+	// is what lets the operator show which request a redacted record was for.
+	RequestKeyFile = "request.key"
 	// LogDir is the Tessera POSIX log, in the C2SP tlog-tiles layout.
 	LogDir = "log"
 )
@@ -161,6 +166,29 @@ func LoadSigningKey(path string, passphrase func() ([]byte, error)) (signature.S
 		return nil, fmt.Errorf("signing key %s: %w", path, err)
 	}
 	return sv, nil
+}
+
+// loadRequestKey returns the request key in dataDir, creating it on first use.
+func loadRequestKey(dataDir string) ([]byte, error) {
+	path := filepath.Join(dataDir, RequestKeyFile)
+	raw, err := ReadPrivateKeyFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		key := make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return nil, fmt.Errorf("request key: %w", err)
+		}
+		raw = []byte(hex.EncodeToString(key) + "\n")
+		if err := writeFileExclusive(path, raw, 0o600); err != nil {
+			return nil, fmt.Errorf("%w: create request key: %w", ErrUnavailable, err)
+		}
+	} else if err != nil {
+		return nil, fmt.Errorf("request key: %w", err)
+	}
+	key, err := hex.DecodeString(strings.TrimSpace(string(raw)))
+	if err != nil || len(key) < 32 {
+		return nil, fmt.Errorf("request key %s: want at least 32 bytes in hex", path)
+	}
+	return key, nil
 }
 
 // ReadPrivateKeyFile reads a private key file, refusing one that is not a

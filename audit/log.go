@@ -167,6 +167,9 @@ type Log struct {
 	readyErr error
 	doneErr  error
 	done     bool
+
+	// requestKey keys the digest of redacted requests (RequestKeyFile).
+	requestKey []byte
 }
 
 // Receipt says where a record landed.
@@ -218,6 +221,12 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
+	var requestKey []byte
+	if len(o.Redact) > 0 {
+		if requestKey, err = loadRequestKey(o.DataDir); err != nil {
+			return nil, err
+		}
+	}
 	noteSigner, vkey, err := loadLogKey(o.DataDir, o.Origin)
 	if err != nil {
 		return nil, err
@@ -256,6 +265,8 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 		noteV:     noteV,
 		pubPEM:    pubPEM,
 		keySet:    keySet,
+
+		requestKey: requestKey,
 	}, nil
 }
 
@@ -290,7 +301,7 @@ func (l *Log) Append(ctx context.Context, r *Record) (Receipt, error) {
 	if err := ctx.Err(); err != nil {
 		return Receipt{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
-	if err := r.prepare(time.Now(), l.opts.Redact); err != nil {
+	if err := r.prepare(time.Now(), l.opts.Redact, l.requestKey); err != nil {
 		return Receipt{}, err
 	}
 	entry, err := l.sealer.seal(r)

@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -425,9 +426,40 @@ func TestRedactionInLog(t *testing.T) {
 	if bytes.Contains(e.Entry, []byte("dpo@example.com")) {
 		t.Error("redacted value reached the log")
 	}
-	digest, _ := RequestDigest(req)
-	if e.Record.RequestSHA256 != digest {
-		t.Errorf("request_sha256 %s is not the digest of the unredacted request %s", e.Record.RequestSHA256, digest)
+	// No plain digest of the unredacted request: it would let anyone confirm
+	// a guess of the redacted values. The keyed digest proves the request to
+	// whoever holds the request key, and only to them.
+	if e.Record.RequestSHA256 != "" {
+		t.Errorf("redacted record carries a plain request_sha256 %s", e.Record.RequestSHA256)
+	}
+	keyHex, err := os.ReadFile(filepath.Join(l.opts.DataDir, RequestKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(filepath.Join(l.opts.DataDir, RequestKeyFile)); fi.Mode().Perm() != 0o600 {
+		t.Errorf("request key mode %o, want 0600", fi.Mode().Perm())
+	}
+	key, _ := hex.DecodeString(strings.TrimSpace(string(keyHex)))
+	c, _ := Canonicalize(req)
+	mac := hmac.New(sha256.New, key)
+	mac.Write(c)
+	if want := hex.EncodeToString(mac.Sum(nil)); e.Record.RequestHMACSHA256 != want {
+		t.Errorf("request_hmac_sha256 %s, want the keyed digest of the unredacted request %s", e.Record.RequestHMACSHA256, want)
+	}
+
+	// A request the redaction leaves as it is keeps the plain digest, which
+	// anyone can recompute from the record.
+	plain := json.RawMessage(`{"dataset":{"id":"d2"},"to":"fra-1"}`)
+	if _, err := l.Append(context.Background(), &Record{Kind: KindTransfer, Request: plain, EngineVersion: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	e, err = l.Entry(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest, _ := RequestDigest(e.Record.Request)
+	if e.Record.RequestSHA256 != digest || e.Record.RequestHMACSHA256 != "" {
+		t.Errorf("unredacted request: request_sha256 %q (want %q), request_hmac_sha256 %q", e.Record.RequestSHA256, digest, e.Record.RequestHMACSHA256)
 	}
 }
 

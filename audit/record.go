@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -60,9 +61,17 @@ type Record struct {
 	// Principal is who asked (a Cedar principal such as `Tenant::"acme"`), or
 	// "system" for the service's own events.
 	Principal string
-	// RequestSHA256 is the hex SHA-256 of the canonical JSON of the request
-	// before redaction. Append computes it from Request when empty.
+	// RequestSHA256 is the hex SHA-256 of the canonical JSON of the request,
+	// which anyone can recompute from Request. Append computes it when
+	// empty, unless redaction changed the request: a plain digest of the
+	// unredacted request would let a reader confirm guesses of the redacted
+	// values, so such a record carries RequestHMACSHA256 instead.
 	RequestSHA256 string
+	// RequestHMACSHA256 is the hex HMAC-SHA256 of the canonical JSON of the
+	// request before redaction, keyed with the log's request key
+	// (RequestKeyFile): whoever holds the key can show which request a
+	// redacted record was made for; nobody else can test guesses against it.
+	RequestHMACSHA256 string
 	// Request is the request as JSON; Append canonicalizes and redacts it.
 	Request json.RawMessage
 	// Result is the answer (a decision, a refusal reason) as JSON.
@@ -98,6 +107,7 @@ type recordJSON struct {
 	Kind              Kind            `json:"kind"`
 	Principal         string          `json:"principal"`
 	RequestSHA256     string          `json:"request_sha256,omitempty"`
+	RequestHMACSHA256 string          `json:"request_hmac_sha256,omitempty"`
 	Request           json.RawMessage `json:"request,omitempty"`
 	Result            json.RawMessage `json:"result,omitempty"`
 	Bundle            *BundleRef      `json:"bundle,omitempty"`
@@ -176,6 +186,10 @@ func (r *Record) encode(canonicalParts bool) ([]byte, error) {
 		b.WriteString(`,"request":`)
 		b.Write(req)
 	}
+	if r.RequestHMACSHA256 != "" {
+		b.WriteString(`,"request_hmac_sha256":`)
+		writeCanonString(&b, r.RequestHMACSHA256)
+	}
 	if r.RequestSHA256 != "" {
 		b.WriteString(`,"request_sha256":`)
 		writeCanonString(&b, r.RequestSHA256)
@@ -210,6 +224,7 @@ func (r *Record) UnmarshalJSON(b []byte) error {
 		Kind:              w.Kind,
 		Principal:         w.Principal,
 		RequestSHA256:     w.RequestSHA256,
+		RequestHMACSHA256: w.RequestHMACSHA256,
 		Request:           w.Request,
 		Result:            w.Result,
 		InventoryRevision: w.InventoryRevision,
@@ -232,9 +247,10 @@ func RequestDigest(request json.RawMessage) (string, error) {
 	return hex.EncodeToString(sum[:]), nil
 }
 
-// prepare fills in the defaults Append promises (ID, Time, RequestSHA256),
-// canonicalizes Request and Result, redacts Request, and checks the record.
-func (r *Record) prepare(now time.Time, redact []string) error {
+// prepare fills in the defaults Append promises (ID, Time, RequestSHA256 or
+// RequestHMACSHA256), canonicalizes Request and Result, redacts Request, and
+// checks the record. requestKey keys the digest of a redacted request.
+func (r *Record) prepare(now time.Time, redact []string, requestKey []byte) error {
 	if r.ID == "" {
 		id, err := uuid.NewV7()
 		if err != nil {
@@ -251,13 +267,28 @@ func (r *Record) prepare(now time.Time, redact []string) error {
 		if err != nil {
 			return fmt.Errorf("%w: request: %w", ErrInvalidRecord, err)
 		}
-		if r.RequestSHA256 == "" {
-			sum := sha256.Sum256(c)
-			r.RequestSHA256 = hex.EncodeToString(sum[:])
+		redacted := c
+		if len(redact) > 0 {
+			if redacted, err = Redact(c, redact); err != nil {
+				return fmt.Errorf("%w: request: %w", ErrInvalidRecord, err)
+			}
 		}
-		if r.Request, err = Redact(c, redact); err != nil {
-			return fmt.Errorf("%w: request: %w", ErrInvalidRecord, err)
+		if bytes.Equal(redacted, c) {
+			if r.RequestSHA256 == "" {
+				sum := sha256.Sum256(c)
+				r.RequestSHA256 = hex.EncodeToString(sum[:])
+			}
+		} else {
+			if len(requestKey) == 0 {
+				return fmt.Errorf("%w: request: redaction needs the log's request key", ErrInvalidRecord)
+			}
+			// A caller's plain digest would undo the redaction.
+			r.RequestSHA256 = ""
+			mac := hmac.New(sha256.New, requestKey)
+			mac.Write(c)
+			r.RequestHMACSHA256 = hex.EncodeToString(mac.Sum(nil))
 		}
+		r.Request = redacted
 	}
 	if len(r.Result) > 0 {
 		c, err := Canonicalize(r.Result)
@@ -277,9 +308,13 @@ func (r *Record) validate() error {
 	if !r.Kind.Valid() {
 		errs = append(errs, fmt.Errorf("kind %q is not a record kind", r.Kind))
 	}
-	if r.RequestSHA256 != "" {
-		if b, err := hex.DecodeString(r.RequestSHA256); err != nil || len(b) != sha256.Size {
-			errs = append(errs, fmt.Errorf("request_sha256 %q is not a hex SHA-256", r.RequestSHA256))
+	for _, d := range [...]struct{ name, digest string }{{"request_sha256", r.RequestSHA256}, {"request_hmac_sha256", r.RequestHMACSHA256}} {
+		name, digest := d.name, d.digest
+		if digest == "" {
+			continue
+		}
+		if b, err := hex.DecodeString(digest); err != nil || len(b) != sha256.Size {
+			errs = append(errs, fmt.Errorf("%s %q is not a hex SHA-256", name, digest))
 		}
 	}
 	for i, l := range r.Links {
