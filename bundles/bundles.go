@@ -21,10 +21,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/bundle"
 	"github.com/open-policy-agent/opa/v1/compile"
@@ -50,6 +52,70 @@ type BuildOptions struct {
 	Algorithm string
 	// KeyID names the signing key in the signature (default DefaultKeyID).
 	KeyID string
+	// BuiltAt is stamped into the manifest's metadata (BuiltAt); zero means now.
+	BuiltAt time.Time
+}
+
+// metadataKey is the manifest metadata object Sovereign writes:
+// {"metadata": {"sovereign": {"built_at": "<RFC 3339>"}}}. The manifest is
+// one of the signed files, so the stamp is as trustworthy as the signature.
+const metadataKey = "sovereign"
+
+// BuiltAt returns when a bundle was built, from its manifest metadata
+// (sovereign.built_at, RFC 3339): zero when the bundle has none (e.g. one made
+// by opa build), an error when it is there but malformed.
+func BuiltAt(b *bundle.Bundle) (time.Time, error) {
+	meta, ok := b.Manifest.Metadata[metadataKey]
+	if !ok {
+		return time.Time{}, nil
+	}
+	m, ok := meta.(map[string]any)
+	if !ok {
+		return time.Time{}, fmt.Errorf(".manifest: metadata.%s must be an object", metadataKey)
+	}
+	raw, ok := m["built_at"]
+	if !ok {
+		return time.Time{}, nil
+	}
+	str, ok := raw.(string)
+	if !ok {
+		return time.Time{}, fmt.Errorf(".manifest: metadata.%s.built_at must be an RFC 3339 string", metadataKey)
+	}
+	t, err := time.Parse(time.RFC3339Nano, str)
+	if err != nil {
+		return time.Time{}, fmt.Errorf(".manifest: metadata.%s.built_at: %w", metadataKey, err)
+	}
+	return t.UTC(), nil
+}
+
+// buildMetadata is the directory's manifest metadata with the build stamp
+// added (compile replaces the metadata wholesale).
+func buildMetadata(dir string, builtAt time.Time) (map[string]any, error) {
+	meta := map[string]any{}
+	raw, err := os.ReadFile(filepath.Join(dir, bundle.ManifestExt))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return nil, err
+	default:
+		var m struct {
+			Metadata map[string]any `json:"metadata"`
+		}
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return nil, fmt.Errorf("%s: %w", bundle.ManifestExt, err)
+		}
+		for k, v := range m.Metadata {
+			meta[k] = v
+		}
+	}
+	own, _ := meta[metadataKey].(map[string]any)
+	stamped := map[string]any{}
+	for k, v := range own {
+		stamped[k] = v
+	}
+	stamped["built_at"] = builtAt.UTC().Format(time.RFC3339Nano)
+	meta[metadataKey] = stamped
+	return meta, nil
 }
 
 // Build compiles the policy directory dir into a bundle tarball written to w, as
@@ -66,6 +132,15 @@ func Build(ctx context.Context, dir string, w io.Writer, o BuildOptions) error {
 	if o.Revision != "" {
 		c = c.WithRevision(o.Revision)
 	}
+	builtAt := o.BuiltAt
+	if builtAt.IsZero() {
+		builtAt = time.Now()
+	}
+	meta, err := buildMetadata(dir, builtAt)
+	if err != nil {
+		return fmt.Errorf("build bundle %s: %w", dir, err)
+	}
+	c = c.WithMetadata(&meta)
 	if o.SigningKey != "" {
 		pemBytes, err := os.ReadFile(o.SigningKey)
 		if err != nil {
@@ -196,7 +271,23 @@ func Digest(b *bundle.Bundle) (string, error) {
 	}
 	sum := sha256.Sum256(data)
 	fmt.Fprintf(h, "data %s\n", hex.EncodeToString(sum[:]))
-	manifest, err := json.Marshal(b.Manifest)
+	// The build stamp is not content: a rebuild of the same policies keeps
+	// its digest.
+	m := b.Manifest
+	if own, ok := m.Metadata[metadataKey].(map[string]any); ok {
+		m.Metadata = maps.Clone(m.Metadata)
+		own = maps.Clone(own)
+		delete(own, "built_at")
+		if len(own) == 0 {
+			delete(m.Metadata, metadataKey)
+		} else {
+			m.Metadata[metadataKey] = own
+		}
+		if len(m.Metadata) == 0 {
+			m.Metadata = nil
+		}
+	}
+	manifest, err := json.Marshal(m)
 	if err != nil {
 		return "", fmt.Errorf("digest bundle manifest: %w", err)
 	}

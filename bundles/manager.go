@@ -42,18 +42,21 @@ type ManagerOptions struct {
 
 // Status is what GET /v1/bundles/status shows.
 type Status struct {
-	Source         string    `json:"source"`
-	Verified       bool      `json:"signature_verification"`
-	ActiveRevision string    `json:"active_revision"`
-	ActiveDigest   string    `json:"active_digest"`
-	ActiveETag     string    `json:"active_etag,omitempty"`
-	ActivatedAt    time.Time `json:"activated_at"`
-	FromPersisted  bool      `json:"from_persisted,omitempty"`
-	LastAttempt    time.Time `json:"last_attempt,omitzero"`
-	LastError      string    `json:"last_error,omitempty"`
-	LastErrorAt    time.Time `json:"last_error_at,omitzero"`
-	Activations    uint64    `json:"activations"`
-	Refusals       uint64    `json:"refusals"`
+	Source         string `json:"source"`
+	Verified       bool   `json:"signature_verification"`
+	ActiveRevision string `json:"active_revision"`
+	ActiveDigest   string `json:"active_digest"`
+	ActiveETag     string `json:"active_etag,omitempty"`
+	// ActiveBuiltAt is the active bundle's build stamp (BuiltAt); a bundle
+	// built earlier is refused as a rollback.
+	ActiveBuiltAt time.Time `json:"active_built_at,omitzero"`
+	ActivatedAt   time.Time `json:"activated_at"`
+	FromPersisted bool      `json:"from_persisted,omitempty"`
+	LastAttempt   time.Time `json:"last_attempt,omitzero"`
+	LastError     string    `json:"last_error,omitempty"`
+	LastErrorAt   time.Time `json:"last_error_at,omitzero"`
+	Activations   uint64    `json:"activations"`
+	Refusals      uint64    `json:"refusals"`
 }
 
 // Manager keeps the active bundle in step with its source: it polls, verifies,
@@ -63,7 +66,16 @@ type Manager struct {
 	o      ManagerOptions
 	mu     sync.Mutex
 	status Status
+	// floor is the build stamp of the newest bundle activated, or of the
+	// persisted last good one at start: nothing built earlier is activated.
+	floor time.Time
 }
+
+// ErrRollback refuses a bundle built before the active one: a validly signed
+// but superseded bundle replayed by whoever controls the source or the
+// network would otherwise bring back rules that were deliberately changed. To
+// go back to older rules, rebuild them: the new build is newer.
+var ErrRollback = errors.New("bundle rollback")
 
 // NewManager checks the options.
 func NewManager(o ManagerOptions) (*Manager, error) {
@@ -98,6 +110,17 @@ func (m *Manager) Status() Status {
 // Start activates the first bundle: from the source, or, if that fails, the last
 // good bundle persisted by an earlier run. It fails only when neither works.
 func (m *Manager) Start(ctx context.Context) error {
+	// The last good bundle sets the floor before the source is asked, so a
+	// restart cannot be used to roll back.
+	if m.o.PersistPath != "" {
+		if raw, err := os.ReadFile(m.o.PersistPath); err == nil {
+			if b, err := ReadFrom(Fetched{Tarball: raw}.Loader(), m.o.Keys); err == nil {
+				if t, err := BuiltAt(b); err == nil {
+					m.floor = t
+				}
+			}
+		}
+	}
 	_, err := m.Poll(ctx)
 	if err == nil {
 		return nil
@@ -160,6 +183,11 @@ func (m *Manager) activate(ctx context.Context, f Fetched, fromPersisted bool) e
 		m.refuse(f.ETag, err)
 		return err
 	}
+	builtAt, err := m.checkOrder(b)
+	if err != nil {
+		m.refuse(f.ETag, err)
+		return err
+	}
 	rev, digest, err := m.o.Activate(ctx, b)
 	if err != nil {
 		m.refuse(f.ETag, err)
@@ -176,12 +204,36 @@ func (m *Manager) activate(ctx context.Context, f Fetched, fromPersisted bool) e
 	}
 	m.mu.Lock()
 	m.status.ActiveRevision, m.status.ActiveDigest, m.status.ActiveETag = rev, digest, f.ETag
+	m.status.ActiveBuiltAt = builtAt
+	if builtAt.After(m.floor) {
+		m.floor = builtAt
+	}
 	m.status.ActivatedAt = time.Now().UTC()
 	m.status.FromPersisted = fromPersisted
 	m.status.Activations++
 	m.mu.Unlock()
 	m.o.Logger.Info("bundle activated", "source", m.o.Source.String(), "revision", rev, "digest", digest, "from_persisted", fromPersisted)
 	return nil
+}
+
+// checkOrder refuses a bundle built before the floor, and, once the floor is
+// set, a bundle without a build stamp (it cannot be ordered).
+func (m *Manager) checkOrder(b *bundle.Bundle) (time.Time, error) {
+	builtAt, err := BuiltAt(b)
+	if err != nil {
+		return time.Time{}, err
+	}
+	m.mu.Lock()
+	floor := m.floor
+	m.mu.Unlock()
+	switch {
+	case floor.IsZero():
+	case builtAt.IsZero():
+		return time.Time{}, fmt.Errorf("%w: revision %q has no build stamp (.manifest metadata.sovereign.built_at) and the active bundle was built at %s; build bundles with sovereign bundle build", ErrRollback, b.Manifest.Revision, floor.Format(time.RFC3339))
+	case builtAt.Before(floor):
+		return time.Time{}, fmt.Errorf("%w: revision %q was built at %s, before the active bundle (built at %s); rebuild it to go back to its rules", ErrRollback, b.Manifest.Revision, builtAt.Format(time.RFC3339Nano), floor.Format(time.RFC3339Nano))
+	}
+	return builtAt, nil
 }
 
 func (m *Manager) refuse(etag string, err error) {

@@ -57,3 +57,29 @@ func TestBundleCommands(t *testing.T) {
 		t.Fatalf("a refused build left %s behind", badOut)
 	}
 }
+
+// TestBundleSchemeChecked: plain http is for loopback only unless allowed.
+func TestBundleSchemeChecked(t *testing.T) {
+	for _, tc := range []struct {
+		loc   string
+		allow bool
+		ok    bool
+	}{
+		{"https://cp.example.com/v1/bundles/policy.tar.gz", false, true},
+		{"http://127.0.0.1:8181/v1/bundles/p.tar.gz", false, true},
+		{"http://[::1]:8181/v1/bundles/p.tar.gz", false, true},
+		{"http://localhost/p.tar.gz", false, true},
+		{"http://cp.example.com/v1/bundles/p.tar.gz", false, false},
+		{"http://10.0.0.7/p.tar.gz", false, false},
+		{"http://cp.example.com/v1/bundles/p.tar.gz", true, true},
+		{"policies/", false, true},
+	} {
+		err := checkBundleScheme(tc.loc, tc.allow)
+		if (err == nil) != tc.ok {
+			t.Errorf("%s (allow %v): err %v, want ok %v", tc.loc, tc.allow, err, tc.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "--bundle-allow-http") {
+			t.Errorf("%s: error %v does not say how to allow it", tc.loc, err)
+		}
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
 	"path/filepath"
 	"time"
 
@@ -25,6 +27,7 @@ type bundleOptions struct {
 	longPoll     time.Duration
 	testTimeout  time.Duration
 	serveDir     string
+	allowHTTP    bool
 
 	inventoryPoll time.Duration
 }
@@ -32,6 +35,7 @@ type bundleOptions struct {
 func addBundleFlags(f *pflag.FlagSet, o *bundleOptions) {
 	f.StringArrayVar(&o.publicKeys, "bundle-public-key", nil, "PEM public key (or ID=PATH) that must have signed --bundle; repeat for several (env SOVEREIGN_BUNDLE_PUBLIC_KEY)")
 	f.BoolVar(&o.unsigned, "bundle-unsigned", false, "accept an unsigned --bundle (warned at start-up and on every activation)")
+	f.BoolVar(&o.allowHTTP, "bundle-allow-http", false, "allow a plain http:// --bundle URL to a host other than loopback (signatures are still verified, but anyone on the path can withhold updates)")
 	f.DurationVar(&o.pollInterval, "bundle-poll-interval", 30*time.Second, "how often --bundle is checked for a new version")
 	f.DurationVar(&o.pollJitter, "bundle-poll-jitter", 0, "random extra delay added to each poll, so sites do not poll in step")
 	f.DurationVar(&o.longPoll, "bundle-long-poll", 0, "for an HTTP --bundle: ask the server to hold each poll up to this long until the bundle changes (Prefer: wait)")
@@ -75,6 +79,9 @@ func startPolicy(ctx context.Context, o serveOptions, inv *engine.Inventory, l *
 	}
 	keys, err := bundleKeys(o.bundleOpts.publicKeys)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkBundleScheme(o.bundle, o.bundleOpts.allowHTTP); err != nil {
 		return nil, err
 	}
 	src, err := bundles.NewSource(o.bundle, nil, o.bundleOpts.longPoll)
@@ -180,4 +187,23 @@ func recordBundle(ctx context.Context, l *audit.Log, kind audit.Kind, source, re
 		return fmt.Errorf("record %s: %w", kind, err)
 	}
 	return nil
+}
+
+// checkBundleScheme refuses a plain-HTTP bundle URL to another machine unless
+// allowed: the signature still protects the bundle's content, but not its
+// freshness: anyone on the path can answer "not modified" for ever and keep a
+// site on superseded rules.
+func checkBundleScheme(location string, allowHTTP bool) error {
+	u, err := url.Parse(location)
+	if err != nil || u.Scheme != "http" || allowHTTP {
+		return nil
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("--bundle %s: plain http to %s lets anyone on the path hold back policy updates; use https, or --bundle-allow-http to accept that", location, host)
 }

@@ -1,0 +1,145 @@
+package bundles_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/bundle"
+
+	"github.com/sovereign-engine/sovereign/bundles"
+)
+
+// activations records what a Manager activated; activation itself (compile,
+// tests, engine switch) is the engine's and is tested there and end to end.
+type activations struct {
+	mu       sync.Mutex
+	revs     []string
+	refusals []error
+}
+
+func (a *activations) activate(_ context.Context, b *bundle.Bundle) (string, string, error) {
+	d, err := bundles.Digest(b)
+	if err != nil {
+		return "", "", err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.revs = append(a.revs, b.Manifest.Revision)
+	return b.Manifest.Revision, d, nil
+}
+
+func (a *activations) refused(_, _ string, err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.refusals = append(a.refusals, err)
+}
+
+// TestManagerRefusesRollback: a validly signed bundle built before the active
+// one is a replay, not an update: it is refused, also across a restart (the
+// persisted last good bundle sets the floor before the source is asked), and
+// a bundle without a build stamp cannot be ordered once one with a stamp is
+// active. A rebuild of old rules is newer and is accepted.
+func TestManagerRefusesRollback(t *testing.T) {
+	keys := ecKeys(t)
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	stamped := func(rev string, at time.Time) []byte {
+		raw, err := os.ReadFile(build(t, bundles.BuildOptions{Revision: rev, SigningKey: keys.priv, BuiltAt: at}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw
+	}
+	v1, v2, v3 := stamped("v1", t0), stamped("v2", t0.Add(time.Hour)), stamped("v1-rebuilt", t0.Add(2*time.Hour))
+
+	dir := t.TempDir()
+	srcPath := filepath.Join(dir, "bundle.tar.gz")
+	publish := func(b []byte) {
+		if err := os.WriteFile(srcPath, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	persist := filepath.Join(dir, "data", "last-good.tar.gz")
+	newManager := func(a *activations) *bundles.Manager {
+		m, err := bundles.NewManager(bundles.ManagerOptions{
+			Source: bundles.FileSource{Path: srcPath}, Keys: key(t, keys.pub), PersistPath: persist,
+			Activate: a.activate, Refused: a.refused,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	ctx := context.Background()
+
+	publish(v2)
+	a := &activations{}
+	m := newManager(a)
+	if err := m.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := m.Status(); st.ActiveRevision != "v2" || !st.ActiveBuiltAt.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("status after start: %+v", st)
+	}
+
+	publish(v1) // an older bundle, validly signed
+	if ok, err := m.Poll(ctx); ok || !errors.Is(err, bundles.ErrRollback) || !strings.Contains(err.Error(), `"v1"`) {
+		t.Fatalf("older bundle: activated %v, err %v; want a rollback refusal naming it", ok, err)
+	}
+	if st := m.Status(); st.ActiveRevision != "v2" || st.Refusals != 1 || !strings.Contains(st.LastError, "rollback") {
+		t.Errorf("status after the refusal: %+v", st)
+	}
+	if len(a.refusals) != 1 || len(a.revs) != 1 {
+		t.Errorf("activations %v, refusals %v", a.revs, a.refusals)
+	}
+
+	// A restart while the source serves the old bundle keeps the last good one.
+	a2 := &activations{}
+	m2 := newManager(a2)
+	if err := m2.Start(ctx); err != nil {
+		t.Fatalf("restart: %v", err)
+	}
+	if st := m2.Status(); st.ActiveRevision != "v2" || !st.FromPersisted {
+		t.Fatalf("restart with an older bundle at the source: %+v, refusals %v", st, a2.refusals)
+	}
+	if len(a2.refusals) == 0 || !errors.Is(a2.refusals[0], bundles.ErrRollback) {
+		t.Errorf("restart refusals: %v", a2.refusals)
+	}
+
+	// Going back to old rules means rebuilding them: the rebuild is newer.
+	publish(v3)
+	if ok, err := m2.Poll(ctx); !ok || err != nil {
+		t.Fatalf("rebuilt bundle: activated %v, err %v", ok, err)
+	}
+
+	// A bundle opa build made has no stamp: it cannot be ordered against one.
+	opa := opaPath(t)
+	unstamped := filepath.Join(dir, "opa.tar.gz")
+	if out, err := exec.Command(opa, "build", "-b", policyDir, "-o", unstamped, "--revision", "opa-built",
+		"--signing-key", keys.priv, "--signing-alg", "ES256").CombinedOutput(); err != nil {
+		t.Fatalf("opa build: %v\n%s", err, out)
+	}
+	raw, err := os.ReadFile(unstamped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish(raw)
+	if ok, err := m2.Poll(ctx); ok || !errors.Is(err, bundles.ErrRollback) || !strings.Contains(err.Error(), "no build stamp") {
+		t.Fatalf("unstamped bundle: activated %v, err %v", ok, err)
+	}
+	// ...but a site that never had a stamped bundle takes it.
+	a3 := &activations{}
+	fresh, err := bundles.NewManager(bundles.ManagerOptions{Source: bundles.FileSource{Path: unstamped}, Keys: key(t, keys.pub), Activate: a3.activate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fresh.Start(ctx); err != nil {
+		t.Fatalf("unstamped bundle on a fresh site: %v", err)
+	}
+}
