@@ -528,6 +528,9 @@ func TestUnwritableLogStorage(t *testing.T) {
 	if status, b := ts.post(t, "/v1/decisions/placement", "application/json", body); status != 200 {
 		t.Fatalf("before: %d %s", status, b)
 	}
+	if _, err := ts.audit.Entry(context.Background(), 0); err != nil { // integrated into the tree
+		t.Fatal(err)
+	}
 	// Root ignores permissions, so break the tree instead: the tile directory
 	// becomes a regular file, and no tile can be written.
 	tiles := filepath.Join(ts.audit.Dir(), "tile")
@@ -537,16 +540,55 @@ func TestUnwritableLogStorage(t *testing.T) {
 	if err := os.WriteFile(tiles, []byte("not a directory"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	status, b := ts.post(t, "/v1/decisions/placement", "application/json", body)
-	if status != http.StatusServiceUnavailable || decodeError(t, b).Code != api.CodeAuditUnavailable {
-		t.Fatalf("decision on broken storage: %d %s", status, b)
+	// A decision that raced the failure may still be journaled (durable,
+	// answered, integrated after the repair); once the failure is seen,
+	// every decision is refused.
+	var answered []uint64
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		status, b := ts.post(t, "/v1/decisions/placement", "application/json", body)
+		if status == http.StatusOK {
+			var d engine.Decision
+			if err := json.Unmarshal(b, &d); err != nil || d.Audit == nil {
+				t.Fatalf("answered without a receipt: %s", b)
+			}
+			answered = append(answered, d.Audit.Index)
+			if time.Now().After(deadline) {
+				t.Fatalf("decisions still answered 15 s after the log's storage broke")
+			}
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		if status != http.StatusServiceUnavailable || decodeError(t, b).Code != api.CodeAuditUnavailable {
+			t.Fatalf("decision on broken storage: %d %s", status, b)
+		}
+		if bytes.Contains(b, []byte(`"allowed"`)) {
+			t.Fatalf("an unlogged decision leaked: %s", b)
+		}
+		break
 	}
-	if bytes.Contains(b, []byte(`"allowed"`)) {
-		t.Fatalf("an unlogged decision leaked: %s", b)
-	}
-	status, b = ts.get(t, "/readyz")
+	status, b := ts.get(t, "/readyz")
 	if status != http.StatusServiceUnavailable || !strings.Contains(string(b), "audit log") {
 		t.Fatalf("readyz must say why: %d %s", status, b)
+	}
+	// Repaired, the decisions that were answered reach the log.
+	if err := os.Remove(tiles); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tiles+".moved", tiles); err != nil {
+		t.Fatal(err)
+	}
+	for _, idx := range answered {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		for {
+			if _, err := ts.audit.Entry(ctx, idx); err == nil {
+				break
+			} else if ctx.Err() != nil {
+				t.Fatalf("answered decision %d never reached the log: %v", idx, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		cancel()
 	}
 }
 

@@ -85,6 +85,11 @@ type Options struct {
 	// PushbackMaxOutstanding caps entries sequenced but not yet integrated
 	// before Append fails with ErrUnavailable (tessera.ErrPushback).
 	PushbackMaxOutstanding uint
+	// NoJournal makes Append wait for Tessera's own sequencing and
+	// integration (several file replacements a batch) instead of one
+	// fdatasync'd write to the journal (see journal). For comparison in
+	// benchmarks; the journal is the default.
+	NoJournal bool
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -148,7 +153,10 @@ type Log struct {
 	logDir   string
 	sealer   *sealer
 	appender *tessera.Appender
-	// committer groups concurrent appends into one sequencing batch.
+	// journal makes appends durable and hands them to Tessera in order;
+	// without it (NoJournal), committer groups concurrent appends into one
+	// Tessera sequencing batch.
+	journal   *journal
 	committer *groupCommitter
 	shutdown  func(context.Context) error
 	reader    tessera.LogReader
@@ -242,32 +250,56 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 	}
 	// The appender's background work outlives Open's context; Close ends it.
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	batchSize, batchAge, pushback := o.BatchMaxSize, o.BatchMaxAge, o.PushbackMaxOutstanding
+	if !o.NoJournal {
+		batchSize, batchAge = max(batchSize, journalChunk), max(batchAge, journalBatchAge)
+		pushback = max(pushback, 4*journalChunk)
+	}
 	appender, shutdown, reader, err := tessera.NewAppender(bg, driver, tessera.NewAppendOptions().
 		WithCheckpointSigner(noteSigner).
-		WithBatching(o.BatchMaxSize, o.BatchMaxAge).
+		WithBatching(batchSize, batchAge).
 		WithCheckpointInterval(o.CheckpointInterval).
-		WithPushback(o.PushbackMaxOutstanding))
+		WithPushback(pushback))
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
-	return &Log{
-		opts:      o,
-		logDir:    logDir,
-		sealer:    s,
-		appender:  appender,
-		committer: newGroupCommitter(appender.Add, int(o.BatchMaxSize)),
-		shutdown:  shutdown,
-		reader:    reader,
-		cancel:    cancel,
-		origin:    noteSigner.Name(),
-		vkey:      vkey,
-		noteV:     noteV,
-		pubPEM:    pubPEM,
-		keySet:    keySet,
+	var j *journal
+	if !o.NoJournal {
+		size, err := reader.IntegratedSize(ctx)
+		if err != nil {
+			cancel()
+			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		if j, err = openJournal(ctx, filepath.Join(o.DataDir, JournalDir), size, appender.Add, int(o.BatchMaxSize), int(batchSize), uint64(pushback), slog.Default()); err != nil {
+			cancel()
+			shutdownCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer stop()
+			_ = shutdown(shutdownCtx)
+			return nil, err
+		}
+	}
+	l := &Log{
+		opts:     o,
+		logDir:   logDir,
+		sealer:   s,
+		appender: appender,
+		journal:  j,
+		shutdown: shutdown,
+		reader:   reader,
+		cancel:   cancel,
+		origin:   noteSigner.Name(),
+		vkey:     vkey,
+		noteV:    noteV,
+		pubPEM:   pubPEM,
+		keySet:   keySet,
 
 		requestKey: requestKey,
-	}, nil
+	}
+	if j == nil {
+		l.committer = newGroupCommitter(appender.Add, int(o.BatchMaxSize))
+	}
+	return l, nil
 }
 
 // probeWritable creates, syncs and removes a file in dir: an Open that
@@ -315,7 +347,11 @@ func (l *Log) Append(ctx context.Context, r *Record) (Receipt, error) {
 	receipt := Receipt{EntrySHA256: hex.EncodeToString(sum[:])}
 
 	p := &pendingAppend{ctx: ctx, entry: tessera.NewEntry(entry), result: make(chan appendResult, 1)}
-	if !l.committer.submit(p) {
+	if l.journal != nil {
+		if err := l.journal.submit(p); err != nil {
+			return Receipt{}, err
+		}
+	} else if !l.committer.submit(p) {
 		return Receipt{}, fmt.Errorf("%w: log is closed", ErrUnavailable)
 	}
 	select {
@@ -342,12 +378,21 @@ func (l *Log) Close(ctx context.Context) error {
 	l.closed.Store(true)
 	// The committer drains appends already queued; with storage hung that
 	// could take forever, so it is bounded by ctx like the rest of Close.
-	drained := make(chan struct{})
-	go func() { l.committer.close(); close(drained) }()
+	drained := make(chan error, 1)
+	go func() {
+		if l.journal != nil {
+			drained <- l.journal.close(ctx)
+			return
+		}
+		l.committer.close()
+		drained <- nil
+	}()
 	var err error
 	select {
-	case <-drained:
-		err = l.shutdown(ctx)
+	case err = <-drained:
+		if serr := l.shutdown(ctx); err == nil {
+			err = serr
+		}
 	case <-ctx.Done():
 		err = fmt.Errorf("appends still queued: %w", ctx.Err())
 	}
@@ -400,6 +445,20 @@ func (l *Log) Ready() error {
 		return l.readyErr
 	}
 	l.readyErr = nil
+	if l.journal != nil {
+		errp := l.journal.failed.Load()
+		if errp == nil {
+			if lag := l.journal.lagErr.Load(); lag != nil {
+				err := fmt.Errorf("%w: records are journaled but not reaching the log: %w", ErrUnavailable, *lag)
+				errp = &err
+			}
+		}
+		if errp != nil {
+			l.readyErr = *errp
+			l.readyAt = time.Now()
+			return l.readyErr
+		}
+	}
 	if err := probeWritable(l.logDir); err != nil {
 		l.readyErr = fmt.Errorf("%w: %s is not writable: %w", ErrUnavailable, l.logDir, err)
 	}

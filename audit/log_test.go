@@ -324,48 +324,94 @@ func TestOpenUnwritable(t *testing.T) {
 }
 
 // TestAppendUnavailable: storage failing after Open, a context that ends, and a
-// closed log all fail closed with ErrUnavailable.
+// closed log all fail closed with ErrUnavailable. Without the journal, a
+// broken tree fails the append itself; with it, the record is durable in the
+// journal, Ready reports that records are not reaching the log, and they
+// reach it once the storage is repaired.
 func TestAppendUnavailable(t *testing.T) {
-	dir := t.TempDir()
-	l := openTest(t, dir)
-	appendN(t, l, 1, 1)
+	for _, journaled := range []bool{false, true} {
+		t.Run(map[bool]string{false: "direct", true: "journal"}[journaled], func(t *testing.T) {
+			dir := t.TempDir()
+			l := openTest(t, dir, func(o *Options) { o.NoJournal = !journaled })
+			appendN(t, l, 1, 1)
+			waitPublished(t, l, 1)
 
-	// The tiles directory turns into a file: the next batch cannot be written.
-	tile := filepath.Join(l.Dir(), "tile")
-	if err := os.Rename(tile, tile+".moved"); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(tile, []byte("x"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	_, err := l.Append(ctx, testRecord(1))
-	cancel()
-	if !errors.Is(err, ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("Append with broken storage = %v, want ErrUnavailable from storage", err)
-	}
-	t.Logf("broken storage: %v", err)
-	if err := os.Remove(tile); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tile+".moved", tile); err != nil {
-		t.Fatal(err)
-	}
-	if rec, err := l.Append(context.Background(), testRecord(2)); err != nil || rec.Index != 1 {
-		t.Errorf("Append after repair = %+v, %v; want index 1", rec, err)
-	}
+			// The tiles directory turns into a file: the next batch cannot be written.
+			tile := filepath.Join(l.Dir(), "tile")
+			if err := os.Rename(tile, tile+".moved"); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(tile, []byte("x"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			rec, err := l.Append(ctx, testRecord(1))
+			cancel()
+			if journaled {
+				if err != nil || rec.Index != 1 {
+					t.Fatalf("journaled Append with a broken tree = %+v, %v; want index 1 (durable in the journal)", rec, err)
+				}
+				deadline := time.Now().Add(10 * time.Second)
+				for l.Ready() == nil && time.Now().Before(deadline) {
+					time.Sleep(100 * time.Millisecond)
+				}
+				if err := l.Ready(); !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "not reaching the log") {
+					t.Errorf("Ready with records stuck in the journal = %v", err)
+				}
+				if _, err := l.Append(context.Background(), testRecord(1)); !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "storage is failing") {
+					t.Errorf("Append while the tree cannot be written = %v, want ErrUnavailable", err)
+				}
+			} else if !errors.Is(err, ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("Append with broken storage = %v, want ErrUnavailable from storage", err)
+			}
+			t.Logf("broken storage: %v", err)
+			if err := os.Remove(tile); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Rename(tile+".moved", tile); err != nil {
+				t.Fatal(err)
+			}
+			want := uint64(1)
+			if journaled {
+				want = 2
+			}
+			deadline := time.Now().Add(15 * time.Second)
+			for {
+				rec, err = l.Append(context.Background(), testRecord(2))
+				if err == nil || !journaled || time.Now().After(deadline) {
+					break
+				}
+				time.Sleep(50 * time.Millisecond) // until the retry integrates the journaled entry
+			}
+			if err != nil || rec.Index != want {
+				t.Errorf("Append after repair = %+v, %v; want index %d", rec, err, want)
+			}
+			if journaled {
+				waitPublished(t, l, 3)
+				for i := range uint64(3) {
+					if _, err := l.Entry(context.Background(), i); err != nil {
+						t.Errorf("entry %d after repair: %v", i, err)
+					}
+				}
+				time.Sleep(1100 * time.Millisecond) // Ready caches its answer for a second
+				if err := l.Ready(); err != nil {
+					t.Errorf("Ready after repair = %v", err)
+				}
+			}
 
-	ctx, cancel = context.WithCancel(context.Background())
-	cancel()
-	if _, err := l.Append(ctx, testRecord(3)); !errors.Is(err, ErrUnavailable) || !errors.Is(err, context.Canceled) {
-		t.Errorf("Append with a cancelled context = %v", err)
-	}
-	closeTest(t, l)
-	if _, err := l.Append(context.Background(), testRecord(4)); !errors.Is(err, ErrUnavailable) {
-		t.Errorf("Append after Close = %v, want ErrUnavailable", err)
-	}
-	if err := l.Close(context.Background()); err != nil {
-		t.Errorf("second Close = %v", err)
+			ctx, cancel = context.WithCancel(context.Background())
+			cancel()
+			if _, err := l.Append(ctx, testRecord(3)); !errors.Is(err, ErrUnavailable) || !errors.Is(err, context.Canceled) {
+				t.Errorf("Append with a cancelled context = %v", err)
+			}
+			closeTest(t, l)
+			if _, err := l.Append(context.Background(), testRecord(4)); !errors.Is(err, ErrUnavailable) {
+				t.Errorf("Append after Close = %v, want ErrUnavailable", err)
+			}
+			if err := l.Close(context.Background()); err != nil {
+				t.Errorf("second Close = %v", err)
+			}
+		})
 	}
 }
 

@@ -118,6 +118,19 @@ func (l *Log) waitCheckpoint(ctx context.Context, size uint64) (*Checkpoint, err
 	}
 }
 
+// sequencedSize is how many entries have an index: journaled (and being
+// integrated) or, without the journal, integrated.
+func (l *Log) sequencedSize(ctx context.Context) (uint64, error) {
+	if l.journal != nil {
+		return l.journal.next.Load(), nil
+	}
+	size, err := l.reader.IntegratedSize(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return size, nil
+}
+
 // EntryProof is one log entry with its record and an inclusion proof to a
 // checkpoint.
 type EntryProof struct {
@@ -143,9 +156,9 @@ type EntryProof struct {
 // covered by a checkpoint is waited for until ctx ends (ErrUnavailable then);
 // an index the log has not reached is ErrNotFound.
 func (l *Log) Entry(ctx context.Context, index uint64) (*EntryProof, error) {
-	size, err := l.reader.IntegratedSize(ctx)
+	size, err := l.sequencedSize(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return nil, err
 	}
 	if index >= size {
 		return nil, fmt.Errorf("%w: index %d, log size %d", ErrNotFound, index, size)
@@ -154,6 +167,11 @@ func (l *Log) Entry(ctx context.Context, index uint64) (*EntryProof, error) {
 	// longer means checkpoints stalled, and the handler must not pile up.
 	wctx, cancel := context.WithTimeout(ctx, 2*l.opts.CheckpointInterval+time.Second)
 	defer cancel()
+	if l.journal != nil {
+		if err := l.journal.awaitIntegrated(wctx, index+1); err != nil {
+			return nil, fmt.Errorf("%w: waiting for entry %d to be integrated: %w", ErrUnavailable, index, err)
+		}
+	}
 	cp, err := l.waitCheckpoint(wctx, index+1)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,215 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/transparency-dev/tessera"
+)
+
+// sealN signs n records with l's key without appending them.
+func sealN(t *testing.T, l *Log, from, n int) [][]byte {
+	t.Helper()
+	var out [][]byte
+	for i := from; i < from+n; i++ {
+		r := testRecord(i)
+		if err := r.prepare(time.Now(), nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		e, err := l.sealer.seal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// batchBytes is one journal batch as the writer lays it out.
+func batchBytes(first uint64, entries [][]byte) []byte {
+	var payload bytes.Buffer
+	for _, e := range entries {
+		binary.Write(&payload, binary.BigEndian, uint32(len(e)))
+		payload.Write(e)
+	}
+	h := make([]byte, journalHeaderLen)
+	copy(h, journalMagic)
+	binary.BigEndian.PutUint64(h[4:], first)
+	binary.BigEndian.PutUint32(h[12:], uint32(len(entries)))
+	binary.BigEndian.PutUint32(h[16:], uint32(payload.Len()))
+	binary.BigEndian.PutUint32(h[20:], crc32.Checksum(payload.Bytes(), crc32c))
+	return append(h, payload.Bytes()...)
+}
+
+func verifyTest(t *testing.T, dir string) Summary {
+	t.Helper()
+	pubs, v := auditorKeys(t, dir)
+	src, err := NewSource(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := VerifyLog(context.Background(), src, pubs, v, nil)
+	if err != nil {
+		t.Fatalf("VerifyLog: %v", err)
+	}
+	return res
+}
+
+// TestJournalReplay: entries journaled but not integrated when the process
+// died are integrated at their journaled indices on the next Open, before
+// any new append; a torn last batch (never fdatasync'd, never answered) is
+// dropped.
+func TestJournalReplay(t *testing.T) {
+	dir := t.TempDir()
+	l := openTest(t, dir)
+	appendN(t, l, 5, 1)
+	pending := sealN(t, l, 5, 7)
+	closeTest(t, l)
+
+	// What a crash leaves: two fdatasync'd batches and a torn third one.
+	seg := batchBytes(5, pending[:3])
+	seg = append(seg, batchBytes(8, pending[3:6])...)
+	torn := batchBytes(11, pending[6:])
+	seg = append(seg, torn[:len(torn)-10]...)
+	if err := os.WriteFile(filepath.Join(dir, JournalDir, "00000000000000000005.wal"), seg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	l = openTest(t, dir)
+	if n, err := l.Size(context.Background()); err != nil || n != 11 {
+		t.Fatalf("size after replay = %d, %v; want 11 (5 + 6 replayed, the torn batch dropped)", n, err)
+	}
+	for i := 5; i < 11; i++ {
+		e, err := l.Entry(context.Background(), uint64(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(e.Entry, pending[i-5]) {
+			t.Errorf("entry %d is not the journaled one", i)
+		}
+	}
+	if rec, err := l.Append(context.Background(), testRecord(99)); err != nil || rec.Index != 11 {
+		t.Errorf("first append after replay = %+v, %v; want index 11", rec, err)
+	}
+	closeTest(t, l)
+	if res := verifyTest(t, dir); res.TreeSize != 12 {
+		t.Errorf("verified %d records, want 12", res.TreeSize)
+	}
+	if names, _ := filepath.Glob(filepath.Join(dir, JournalDir, "*.wal")); len(names) != 0 {
+		t.Errorf("a clean stop left journal segments: %v", names)
+	}
+}
+
+// TestJournalRefusesDamage: a journal that would lose answered records is
+// not silently repaired: damage before a valid batch, a gap between the
+// tree and the journal, and a second server on the same data directory.
+func TestJournalRefusesDamage(t *testing.T) {
+	newLog := func(t *testing.T) (string, [][]byte) {
+		dir := t.TempDir()
+		l := openTest(t, dir)
+		appendN(t, l, 2, 1)
+		pending := sealN(t, l, 2, 4)
+		closeTest(t, l)
+		return dir, pending
+	}
+	cases := map[string]func(pending [][]byte) []byte{
+		"damaged batch before a valid one": func(p [][]byte) []byte {
+			b1 := batchBytes(2, p[:2])
+			b1[len(b1)-3] ^= 0xff
+			return append(b1, batchBytes(4, p[2:])...)
+		},
+		"gap after the tree": func(p [][]byte) []byte { return batchBytes(3, p[:2]) },
+		"batches out of order": func(p [][]byte) []byte {
+			return append(batchBytes(2, p[:2]), batchBytes(5, p[2:])...)
+		},
+	}
+	for name, seg := range cases {
+		t.Run(name, func(t *testing.T) {
+			dir, pending := newLog(t)
+			if err := os.WriteFile(filepath.Join(dir, JournalDir, "00000000000000000002.wal"), seg(pending), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			l, err := Open(context.Background(), Options{DataDir: dir})
+			if err == nil {
+				l.Close(context.Background())
+				t.Fatal("Open accepted a damaged journal")
+			}
+			if !strings.Contains(err.Error(), "journal") {
+				t.Errorf("error %v does not name the journal", err)
+			}
+			t.Log(err)
+		})
+	}
+
+	t.Run("second server", func(t *testing.T) {
+		dir := t.TempDir()
+		l := openTest(t, dir)
+		defer closeTest(t, l)
+		if l2, err := Open(context.Background(), Options{DataDir: dir}); err == nil {
+			l2.Close(context.Background())
+			t.Fatal("a second Open of one data directory succeeded")
+		} else if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "locked") {
+			t.Errorf("second Open: %v", err)
+		}
+	})
+}
+
+// TestJournalSegments: the journal rolls over to new segments and deletes
+// the ones the tree holds, under concurrent appends; the log verifies.
+func TestJournalSegments(t *testing.T) {
+	old := journalSegmentSize
+	journalSegmentSize = 8 << 10
+	defer func() { journalSegmentSize = old }()
+	dir := t.TempDir()
+	l := openTest(t, dir)
+	appendN(t, l, 600, 16)
+	waitPublished(t, l, 600)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		l.journal.segMu.Lock()
+		sealed := len(l.journal.sealed)
+		l.journal.segMu.Unlock()
+		if sealed == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	names, _ := filepath.Glob(filepath.Join(dir, JournalDir, "*.wal"))
+	if len(names) != 1 {
+		t.Errorf("%d segments left after everything was integrated, want the open one: %v", len(names), names)
+	}
+	closeTest(t, l)
+	if res := verifyTest(t, dir); res.TreeSize != 600 {
+		t.Errorf("verified %d records, want 600", res.TreeSize)
+	}
+}
+
+// TestJournalMisplacedEntryIsFatal: if an entry lands at another index than
+// the journal gave it (another writer on the same tree), the log stops
+// taking records instead of answering with wrong indices.
+func TestJournalMisplacedEntryIsFatal(t *testing.T) {
+	dir := t.TempDir()
+	l := openTest(t, dir)
+	defer l.Close(context.Background())
+	appendN(t, l, 1, 1)
+	// Another writer slips an entry into the tree behind the journal's back.
+	if _, err := l.appender.Add(context.Background(), tessera.NewEntry(sealN(t, l, 50, 1)[0]))(); err != nil {
+		t.Fatal(err)
+	}
+	l.Append(context.Background(), testRecord(2)) // journaled at 1, lands at 2
+	deadline := time.Now().Add(5 * time.Second)
+	for l.journal.failed.Load() == nil && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := l.Append(context.Background(), testRecord(3)); !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "another writer") {
+		t.Errorf("Append after a misplaced entry = %v, want a refusal naming the cause", err)
+	}
+}
