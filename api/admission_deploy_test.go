@@ -180,6 +180,26 @@ func TestDeployConfigStarts(t *testing.T) {
 		t.Fatalf("shipped admission config: %v", err)
 	}
 	hooks := readManifests(t, "webhooks.yaml")
+	// Exemption by name only: any other label on a namespace can be set by
+	// whoever may label namespaces, and would switch the webhook off there.
+	var selectors []metav1.LabelSelectorRequirement
+	for _, h := range hooks["ValidatingWebhookConfiguration"].(*admissionregistrationv1.ValidatingWebhookConfiguration).Webhooks {
+		selectors = append(selectors, h.NamespaceSelector.MatchExpressions...)
+		if len(h.NamespaceSelector.MatchLabels) > 0 {
+			t.Errorf("webhook %s: namespaceSelector matchLabels %v: exempt by name only", h.Name, h.NamespaceSelector.MatchLabels)
+		}
+	}
+	for _, h := range hooks["MutatingWebhookConfiguration"].(*admissionregistrationv1.MutatingWebhookConfiguration).Webhooks {
+		selectors = append(selectors, h.NamespaceSelector.MatchExpressions...)
+		if len(h.NamespaceSelector.MatchLabels) > 0 {
+			t.Errorf("webhook %s: namespaceSelector matchLabels %v: exempt by name only", h.Name, h.NamespaceSelector.MatchLabels)
+		}
+	}
+	for _, e := range selectors {
+		if e.Key != "kubernetes.io/metadata.name" {
+			t.Errorf("namespaceSelector uses the label %q: a namespace label others may set must not exempt from the webhook", e.Key)
+		}
+	}
 	ns := excluded(hooks["ValidatingWebhookConfiguration"].(*admissionregistrationv1.ValidatingWebhookConfiguration).Webhooks[0].NamespaceSelector.MatchExpressions)
 	for _, e := range cfg.ExemptNamespaces {
 		if !slices.Contains(ns, e) {
