@@ -48,21 +48,35 @@ const (
 // Mutating webhooks run before validating ones: mutate restricts a pod to the
 // regions where its data may go, and validate refuses what could not be fixed.
 func (s *Server) admissionRoutes(v1 *gin.RouterGroup) error {
-	c, err := s.cfg.Admission.withDefaults(s.cfg.Engine.Inventory())
-	if err != nil {
+	if err := s.SetAdmissionConfig(s.cfg.Admission); err != nil {
 		return err
 	}
-	s.cfg.Admission = c
 	v1.POST("/admission/validate", func(c *gin.Context) { s.admit(c, false) })
 	v1.POST("/admission/mutate", func(c *gin.Context) { s.admit(c, true) })
 	return nil
 }
 
+// SetAdmissionConfig validates c against the inventory in force and, only if
+// it is valid as a whole, makes it the webhook's configuration; reviews in
+// flight finish on the one they started with. `serve` calls it when the
+// --admission-config file changes or on SIGHUP.
+func (s *Server) SetAdmissionConfig(c AdmissionConfig) error {
+	d, err := c.withDefaults(s.cfg.Engine.Inventory())
+	if err != nil {
+		return err
+	}
+	s.admission.Store(&d)
+	return nil
+}
+
+// AdmissionConfig returns the webhook's configuration in force.
+func (s *Server) AdmissionConfig() AdmissionConfig { return *s.admission.Load() }
+
 // admit answers one AdmissionReview. A review that cannot be read is a 400 (the
 // API server then applies the webhook's failurePolicy); a decision the audit log
 // does not take is a 503, never an answer.
 func (s *Server) admit(c *gin.Context, mutate bool) {
-	cfg := &s.cfg.Admission
+	cfg := s.admission.Load()
 	if cfg.ClusterSite == "" {
 		abortWithError(c, http.StatusServiceUnavailable, CodeNotConfigured, "the admission webhook is not configured: serve needs --cluster-site")
 		return
@@ -72,7 +86,7 @@ func (s *Server) admit(c *gin.Context, mutate bool) {
 		return
 	}
 	req := review.Request
-	out, err := s.decideAdmission(c.Request.Context(), req, mutate)
+	out, err := s.decideAdmission(c.Request.Context(), cfg, req, mutate)
 	if err != nil {
 		var bad *badReviewError
 		switch {
@@ -195,8 +209,7 @@ type admissionOutcome struct {
 
 // decideAdmission evaluates one review. Errors are a review that cannot be
 // decided (*badReviewError) or a policy failure; a refusal is an outcome.
-func (s *Server) decideAdmission(ctx context.Context, req *admissionv1.AdmissionRequest, mutate bool) (*admissionOutcome, error) {
-	cfg := &s.cfg.Admission
+func (s *Server) decideAdmission(ctx context.Context, cfg *AdmissionConfig, req *admissionv1.AdmissionRequest, mutate bool) (*admissionOutcome, error) {
 	out := &admissionOutcome{mode: cfg.DefaultMode, allowed: true, kind: req.Kind.Kind}
 	if len(req.Object.Raw) > 0 {
 		sum := sha256.Sum256(req.Object.Raw)

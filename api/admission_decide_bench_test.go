@@ -48,7 +48,7 @@ func BenchmarkDecideAdmission(b *testing.B) {
 		if err := json.Unmarshal(raw, &review); err != nil {
 			b.Fatal(err)
 		}
-		out, err := s.decideAdmission(context.Background(), review.Request, true)
+		out, err := s.decideAdmission(context.Background(), s.admission.Load(), review.Request, true)
 		if err != nil || len(out.patch) == 0 {
 			b.Fatalf("want a patch: %v", err)
 		}

@@ -680,3 +680,33 @@ func TestAdmissionDeclarationsOnlyRestrict(t *testing.T) {
 		}
 	})
 }
+
+// TestAdmissionConfigSwap: a new configuration takes effect as a whole, and
+// one that does not validate is refused with the old one kept in force.
+func TestAdmissionConfigSwap(t *testing.T) {
+	ts := newAdmissionServer(t)
+	review := loadReview(t, "configmap-create.json").raw
+	if _, r, body := ts.admit(t, "validate", review); r == nil || !r.Response.Allowed {
+		t.Fatalf("unhandled kind under the default allow: %s", body)
+	}
+	cfg := ts.api.AdmissionConfig()
+
+	bad := cfg
+	bad.UnhandledKinds = "deny"
+	bad.SpannedSites = append([]string{"atlantis-1"}, cfg.SpannedSites...)
+	if err := ts.api.SetAdmissionConfig(bad); err == nil || !strings.Contains(err.Error(), "atlantis-1") {
+		t.Fatalf("a config naming an unknown site: %v", err)
+	}
+	if _, r, body := ts.admit(t, "validate", review); r == nil || !r.Response.Allowed {
+		t.Fatalf("a refused config was half-applied: %s", body)
+	}
+
+	good := cfg
+	good.UnhandledKinds = "deny"
+	if err := ts.api.SetAdmissionConfig(good); err != nil {
+		t.Fatal(err)
+	}
+	if _, r, body := ts.admit(t, "validate", review); r == nil || r.Response.Allowed {
+		t.Fatalf("the new config is not in force: %s", body)
+	}
+}

@@ -88,6 +88,9 @@ type Server struct {
 	// gets no traffic that could clear it): /readyz reports it, so an operator
 	// sees why decisions get 503 even when the log's own probe passes.
 	logFailure atomic.Pointer[logFailure]
+	// admission is the webhook's configuration in force (SetAdmissionConfig
+	// swaps it whole; each review reads it once).
+	admission atomic.Pointer[AdmissionConfig]
 }
 
 // New validates the configuration and builds the routes.

@@ -455,9 +455,12 @@ func (j *journal) writeBatch(buf *bytes.Buffer, group []*pendingAppend) {
 	items := make([]journalItem, len(group))
 	for i, p := range group {
 		items[i] = journalItem{index: first + uint64(i), entry: p.entry}
+	}
+	// Before any answer: a reader given an index must find it sequenced.
+	j.next.Store(first + uint64(len(group)))
+	for i, p := range group {
 		p.result <- appendResult{idx: tessera.Index{Index: first + uint64(i)}}
 	}
-	j.next.Store(first + uint64(len(group)))
 	j.toIntegrate <- items
 	if j.size >= journalSegmentSize {
 		if err := j.openSegment(first + uint64(len(group))); err != nil {

@@ -69,7 +69,7 @@ func newServeCmd() *cobra.Command {
 	f.IntVar(&o.gcPercent, "gc-percent", 400, "Go GC target percentage for the server (GOGC, when set, wins): policy evaluation allocates short-lived values on a small heap, so collecting less often buys throughput for little memory")
 	f.StringVar(&o.clusterSite, "cluster-site", "", "admission webhook: the inventory site this Kubernetes cluster runs in (overrides the --admission-config file)")
 	f.StringVar(&o.regionLabel, "region-label", "", "admission webhook: node label mapping nodes to sites through the sites' labels (default "+api.DefaultRegionLabel+")")
-	f.StringVar(&o.admissionConfig, "admission-config", "", "admission webhook: YAML file of spanned sites, namespace defaults and modes (enforce|warn|dryrun), exempt namespaces")
+	f.StringVar(&o.admissionConfig, "admission-config", "", "admission webhook: YAML file of spanned sites, namespace defaults and modes (enforce|warn|dryrun), exempt namespaces; reloaded on change (checked every --inventory-poll-interval) and on SIGHUP")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate, reloaded when the file changes (with --tls-key)")
 	f.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert, reloaded when the file changes")
 	addBundleFlags(f, &o.bundleOpts)
@@ -143,6 +143,7 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	go watchAdmissionConfig(ctx, o.admissionConfig, o.clusterSite, o.regionLabel, o.bundleOpts.inventoryPoll, srv, logger)
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
