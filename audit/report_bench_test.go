@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -100,3 +101,27 @@ type countingWriter struct{ n int64 }
 func (c *countingWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
 
 var _ io.Writer = (*countingWriter)(nil)
+
+// BenchmarkParseReportRow: deriving a report row from a placement record's
+// canonical JSON (the report's per-record CPU besides the signature check).
+func BenchmarkParseReportRow(b *testing.B) {
+	var rec []byte
+	for _, r := range reportRecords() {
+		if r.Kind == KindPlacement && strings.Contains(string(r.Result), "violations") {
+			if err := r.prepare(time.Now(), nil, nil); err != nil {
+				b.Fatal(err)
+			}
+			var err error
+			if rec, err = r.encode(true); err != nil {
+				b.Fatal(err)
+			}
+			break
+		}
+	}
+	b.SetBytes(int64(len(rec)))
+	for b.Loop() {
+		if _, err := parseReportRow(rec); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -586,5 +587,48 @@ func TestEvidenceCompletenessAttacks(t *testing.T) {
 	gw.Close()
 	if _, err := VerifyEvidence(context.Background(), bytes.NewReader(out.Bytes()), o.Keys, o.LogVerifier); err == nil {
 		t.Fatal("a pack with a second query.json after its records verified")
+	}
+}
+
+// TestParseReportRowDecoders: the fast decoder derives exactly the rows
+// encoding/json does, for every kind and shape of record in the fixtures,
+// and refuses what encoding/json refuses.
+func TestParseReportRowDecoders(t *testing.T) {
+	parseWith := func(dec func([]byte, any) error, rec []byte) (*ReportRow, error) {
+		old := unmarshalRow
+		unmarshalRow = dec
+		defer func() { unmarshalRow = old }()
+		return parseReportRow(rec)
+	}
+	recs := reportRecords()
+	odd := []string{`{"allowed": "yes"}`, `[1,2]`, `{"sites": {"site": 1}}`, `{"exemptions": [1, {"id": 2}, "ex-1"]}`}
+	for _, o := range odd {
+		r := testRecord(1)
+		r.Result = json.RawMessage(o)
+		recs = append(recs, r)
+	}
+	for i, r := range recs {
+		if err := r.prepare(time.Now(), nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		rec, err := r.encode(true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fast, ferr := parseWith(unmarshalRow, rec)
+		std, serr := parseWith(json.Unmarshal, rec)
+		if (ferr == nil) != (serr == nil) {
+			t.Fatalf("record %d: errors differ: fast %v, encoding/json %v", i, ferr, serr)
+		}
+		if !reflect.DeepEqual(fast, std) {
+			t.Fatalf("record %d: rows differ:\nfast %+v\nstd  %+v", i, fast, std)
+		}
+	}
+	for _, bad := range []string{`{"id": 1}`, `{"id":"x","kind":"decision.placement","time":"yesterday"}`, `{`, `{"id":"x"} trailing`} {
+		_, ferr := parseWith(unmarshalRow, []byte(bad))
+		_, serr := parseWith(json.Unmarshal, []byte(bad))
+		if (ferr == nil) != (serr == nil) || ferr == nil {
+			t.Errorf("%s: fast %v, encoding/json %v; want both to refuse", bad, ferr, serr)
+		}
 	}
 }
