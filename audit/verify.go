@@ -120,6 +120,7 @@ func VerifyLog(ctx context.Context, src Source, keys []crypto.PublicKey, v note.
 			pinErr = fmt.Errorf("the first %d entries have root %x, the pinned checkpoint %x: history was rewritten", pin.Size, root, pin.Root)
 		}
 	}
+	progress := progressFrom(ctx)
 	size := func(context.Context) (uint64, error) { return cp.Size, nil }
 	for b, err := range client.EntryBundles(ctx, 8, size, src.ReadEntryBundle, 0, cp.Size) {
 		bundleStart := b.RangeInfo.Index * layout.EntryBundleWidth
@@ -148,6 +149,9 @@ func VerifyLog(ctx context.Context, src Source, keys []crypto.PublicKey, v note.
 			checkPin()
 		}
 		pool.submit(bundleStart, entries)
+		if progress != nil {
+			progress(bundleStart+uint64(len(entries)), cp.Size)
+		}
 		if len(entries) < want {
 			break // the tree cannot be rebuilt past a missing entry
 		}
@@ -198,6 +202,20 @@ func VerifyLog(ctx context.Context, src Source, keys []crypto.PublicKey, v note.
 		}
 	}
 	return sum, nil
+}
+
+type progressKey struct{}
+
+// WithProgress returns a context under which VerifyLog reports how many
+// entries it has read of the checkpoint's total (for a progress bar; the
+// command line draws one on a terminal).
+func WithProgress(ctx context.Context, fn func(done, total uint64)) context.Context {
+	return context.WithValue(ctx, progressKey{}, fn)
+}
+
+func progressFrom(ctx context.Context) func(done, total uint64) {
+	fn, _ := ctx.Value(progressKey{}).(func(done, total uint64))
+	return fn
 }
 
 var failRank = map[string]int{FailEntryBundle: 0, FailLeafHash: 1, FailTile: 2, FailRecord: 3, FailSignature: 4}

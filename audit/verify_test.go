@@ -544,3 +544,30 @@ func TestVerifyEmptyLog(t *testing.T) {
 		t.Errorf("empty log: %+v, %v", sum, err)
 	}
 }
+
+// TestVerifyProgress: VerifyLog reports its progress up to the whole tree.
+func TestVerifyProgress(t *testing.T) {
+	dir := t.TempDir()
+	l := openTest(t, dir)
+	appendN(t, l, 600, 8)
+	closeTest(t, l)
+	pubs, v := auditorKeys(t, dir)
+	src, err := NewSource(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls int
+	var last, total uint64
+	ctx := WithProgress(context.Background(), func(done, tot uint64) {
+		if done < last {
+			t.Errorf("progress went back from %d to %d", last, done)
+		}
+		calls, last, total = calls+1, done, tot
+	})
+	if _, err := VerifyLog(ctx, src, pubs, v, nil); err != nil {
+		t.Fatal(err)
+	}
+	if calls < 3 || last != 600 || total != 600 {
+		t.Errorf("progress: %d calls, last %d of %d; want several, ending at 600 of 600", calls, last, total)
+	}
+}

@@ -33,7 +33,7 @@ func newAuditCmd() *cobra.Command {
 
 func newAuditVerifyCmd() *cobra.Command {
 	var logLoc, pubKeyFile, logKeyFile, pinFile, savePin, evidence string
-	var asJSON bool
+	var asJSON, quiet bool
 	cmd := &cobra.Command{
 		Use:   "verify (--log DIR|URL --public-key FILE [--log-key FILE] [--pin CHECKPOINT] | --evidence FILE)",
 		Short: "Verify the whole log: checkpoint signature, tree, every record signature, pinned checkpoint",
@@ -73,7 +73,9 @@ and inclusion proof, and that the pack holds what its query says. --public-key a
 					return fmt.Errorf("pin %s: %w", pinFile, err)
 				}
 			}
-			sum, verr := audit.VerifyLog(cmd.Context(), src, keys, v, pin)
+			bar := newProgressBar(cmd.ErrOrStderr(), quiet, "verify")
+			sum, verr := audit.VerifyLog(audit.WithProgress(cmd.Context(), bar.update), src, keys, v, pin)
+			bar.done()
 			out := cmd.OutOrStdout()
 			if asJSON {
 				enc := json.NewEncoder(out)
@@ -123,6 +125,7 @@ and inclusion proof, and that the pack holds what its query says. --public-key a
 	f.StringVar(&savePin, "save-pin", "", "after success, write the verified checkpoint here (the next run's --pin)")
 	f.BoolVar(&asJSON, "json", false, "print the summary as JSON")
 	f.StringVar(&evidence, "evidence", "", "verify this evidence pack (.tar.gz from 'audit export --format evidence') instead of a log")
+	f.BoolVar(&quiet, "quiet", false, "no progress bar (there is none when stderr is not a terminal)")
 	return cmd
 }
 
