@@ -180,12 +180,28 @@ func WriteReport(ctx context.Context, o ReportOptions, format ReportFormat, w io
 		total := hi - lo
 		progress = func(done uint64) { o.Progress(done, total) }
 	}
+	var loTime, lastTime time.Time
 	err = ScanWindow(ctx, o.Source, ks, cp, lo, hi, func(e *VerifiedEntry) error {
+		if e.Index == lo {
+			loTime = e.Row.Time
+		}
+		if e.Index == hi-1 {
+			lastTime = e.Row.Time
+		}
 		selected := b.observe(e.Row)
 		return sink.row(ctx, e, selected)
 	}, progress)
 	if err != nil {
 		return nil, err
+	}
+	// The window's edges were found by reading entries that are not
+	// verified; the verified edge entries must show they lie outside the
+	// period (by the skew), or records of the period may sit beyond them.
+	if lo > 0 && !loTime.Before(o.Query.From.Add(-o.TimeSkew)) {
+		return nil, &VerifyError{Index: int64(lo), What: FailRecord, Err: fmt.Errorf("the window's first entry, time %s, is not before the period's start %s less the skew %s: the entry times read to find the window do not match the verified ones (a damaged or altered entry bundle); run with full verification", loTime.Format(time.RFC3339Nano), o.Query.From.Format(time.RFC3339), o.TimeSkew)}
+	}
+	if hi < cp.Size && lastTime.Before(o.Query.To.Add(o.TimeSkew)) {
+		return nil, &VerifyError{Index: int64(hi - 1), What: FailRecord, Err: fmt.Errorf("the window's last entry, time %s, is not after the period's end %s plus the skew %s: the entry times read to find the window do not match the verified ones (a damaged or altered entry bundle); run with full verification", lastTime.Format(time.RFC3339Nano), o.Query.To.Format(time.RFC3339), o.TimeSkew)}
 	}
 	b.sum.Verification.Records = hi - lo
 	sum := b.finish()

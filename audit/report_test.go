@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -631,4 +633,77 @@ func TestParseReportRowDecoders(t *testing.T) {
 			t.Errorf("%s: fast %v, encoding/json %v; want both to refuse", bad, ferr, serr)
 		}
 	}
+}
+
+// swappingSource serves altered entry bundles to its first tamper reads and
+// the real ones after: a log whose files are swapped between the reads that
+// find a report's window (not verified) and the reads that verify it.
+type swappingSource struct {
+	Source
+	mu     sync.Mutex
+	reads  int
+	tamper int
+	alter  func(bundle uint64, raw []byte) []byte
+}
+
+func (s *swappingSource) ReadEntryBundle(ctx context.Context, index uint64, p uint8) ([]byte, error) {
+	raw, err := s.Source.ReadEntryBundle(ctx, index, p)
+	s.mu.Lock()
+	s.reads++
+	alter := s.reads <= s.tamper
+	s.mu.Unlock()
+	if err != nil || !alter {
+		return raw, err
+	}
+	return s.alter(index, raw), nil
+}
+
+// TestReportWindowEdgesVerified: the entry times that locate a report's window
+// are read unverified; if they lie (here: records of the period made to look
+// a day older, so the window would start after them), the verified entries at
+// the window's edges give it away and the report is refused instead of
+// silently leaving records out.
+func TestReportWindowEdgesVerified(t *testing.T) {
+	f := newReportFixture(t)
+	o := f.opts
+	o.Query = ReportQuery{From: reportDay0.Add(24 * time.Hour), To: reportDay0.Add(48 * time.Hour)}
+	honest, _ := f.write(t, o, ReportJSON)
+
+	raw, err := o.Source.ReadCheckpoint(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := ParseCheckpoint(raw, o.LogVerifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// How many bundle reads the two searches make: those are the ones lied to.
+	count := &swappingSource{Source: o.Source, alter: func(_ uint64, b []byte) []byte { return b }}
+	for _, at := range []time.Time{o.Query.From.Add(-DefaultTimeSkew), o.Query.To.Add(DefaultTimeSkew)} {
+		if _, err := FindIndexByTime(context.Background(), count, cp.Size, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	day1 := []byte(o.Query.From.Format("2006-01-02"))
+	day0 := []byte(reportDay0.Format("2006-01-02"))
+	o.Source = &swappingSource{Source: o.Source, tamper: count.reads, alter: func(_ uint64, b []byte) []byte {
+		entries, err := splitBundle(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []byte
+		for _, e := range entries {
+			e = bytes.ReplaceAll(e, day1, day0) // same length: the bundle still parses
+			out = binary.BigEndian.AppendUint16(out, uint16(len(e)))
+			out = append(out, e...)
+		}
+		return out
+	}}
+	var buf bytes.Buffer
+	_, err = WriteReport(context.Background(), o, ReportJSON, &buf)
+	var ve *VerifyError
+	if !errors.As(err, &ve) || !strings.Contains(err.Error(), "window's first entry") {
+		t.Fatalf("report over lying window edges: err %v (report of %d bytes, honest one %d); want a refusal", err, buf.Len(), len(honest))
+	}
+	t.Log(err)
 }
