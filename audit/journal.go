@@ -113,9 +113,11 @@ const (
 // journalBatchAge is Tessera's batch age when the journal feeds it: a batch
 // smaller than BatchMaxSize is sequenced this long after its first entry. No
 // answer waits for it (answers wait for the journal only); it bounds how soon
-// an entry is in the tree and readable, and keeps a batch from being split by
-// its timer while the integrator adds it (see integrateItems).
-const journalBatchAge = 5 * time.Millisecond
+// an entry is in the tree and readable. It is long so that a batch's timer
+// does not fire while the integrator is still adding it, and a goroutine
+// would have to stall this long for two batches to be sequenced out of order
+// (see integrateItems).
+const journalBatchAge = 50 * time.Millisecond
 
 // journalChunk is the Tessera batch size when the journal feeds it: no answer
 // waits for a Tessera batch any more, so it is sized for throughput (each
@@ -522,68 +524,48 @@ var errMisplaced = errors.New("journaled entry landed at another index: another 
 // integrated before an error.
 //
 // Tessera's queue hands a batch to its sequencer from whichever goroutine
-// closed it: the adder when the batch is full, a timer when it is old. Two
-// batches closed by different goroutines can reach the sequencer out of
-// order (seen here: entry 1646 landing at 2158 when 1,024 entries were added
-// at once). So the integrator adds one batch's worth (journalChunk) at a time
-// to an empty queue: a full chunk is closed by its own last Add, in this
-// goroutine, so the next chunk may follow at once (pipelined, at most two in
-// flight); a partial chunk is closed by the timer, so nothing more is added
-// until it is done. journalBatchAge is long enough that a chunk is not split
-// by its timer while it is being added; an entry landing elsewhere anyway is
-// caught and fatal (errMisplaced), never answered with a wrong index.
+// closed it: the adder when the batch is full, a timer goroutine when it is
+// old. Two batches in flight at once can reach the sequencer out of order:
+// seen here with 1,024 entries added at once (entry 1646 landing at 2158), and
+// again, rarely, under heavy load when full batches were pipelined (entry
+// 421702 at 421746: a batch split by its timer while being added). So the
+// integrator adds one chunk (at most a batch) to an empty queue and waits for
+// all of it before adding more. A chunk split by its timer (its add loop
+// taking longer than journalBatchAge) is still sequenced in order unless the
+// first part's timer goroutine stalls longer than journalBatchAge before
+// handing it over; that remaining case is caught (errMisplaced) and stops the
+// log rather than answer with a wrong index.
 func (j *journal) integrateItems(ctx context.Context, items []journalItem) (int, error) {
-	type inflight struct {
-		chunk   []journalItem
-		futures []tessera.IndexFuture
-	}
-	var pending []inflight
 	done := 0
-	wait := func() error {
-		c := pending[0]
-		pending = pending[1:]
+	for len(items) > 0 {
+		chunk := items[:min(len(items), j.chunk)]
+		items = items[len(chunk):]
+		futures := make([]tessera.IndexFuture, len(chunk))
+		for i, it := range chunk {
+			futures[i] = j.add(ctx, it.entry)
+		}
 		var firstErr error
-		for i, f := range c.futures {
+		for i, f := range futures {
 			idx, err := f()
 			if firstErr != nil {
 				continue // wait for the rest; a later entry cannot land before
 			}
 			if err != nil {
-				firstErr = fmt.Errorf("integrate journaled entry %d: %w", c.chunk[i].index, err)
+				firstErr = fmt.Errorf("integrate journaled entry %d: %w", chunk[i].index, err)
 				continue
 			}
-			if idx.Index != c.chunk[i].index {
-				firstErr = fmt.Errorf("%w: entry %d landed at %d", errMisplaced, c.chunk[i].index, idx.Index)
+			if idx.Index != chunk[i].index {
+				firstErr = fmt.Errorf("%w: entry %d landed at %d", errMisplaced, chunk[i].index, idx.Index)
 				continue
 			}
-			j.setIntegrated(c.chunk[i].index + 1)
+			j.setIntegrated(chunk[i].index + 1)
 			done++
 		}
-		return firstErr
-	}
-	var firstErr error
-	for len(items) > 0 && firstErr == nil {
-		chunk := items[:min(len(items), j.chunk)]
-		items = items[len(chunk):]
-		c := inflight{chunk: chunk, futures: make([]tessera.IndexFuture, len(chunk))}
-		for i, it := range chunk {
-			c.futures[i] = j.add(ctx, it.entry)
-		}
-		pending = append(pending, c)
-		if len(chunk) < j.chunk || len(pending) == 2 {
-			for len(pending) > 0 && (len(chunk) < j.chunk || len(pending) == 2) {
-				if err := wait(); err != nil && firstErr == nil {
-					firstErr = err
-				}
-			}
+		if firstErr != nil {
+			return done, firstErr
 		}
 	}
-	for len(pending) > 0 {
-		if err := wait(); err != nil && firstErr == nil {
-			firstErr = err
-		}
-	}
-	return done, firstErr
+	return done, nil
 }
 
 func (j *journal) isClosed() bool {
