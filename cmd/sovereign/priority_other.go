@@ -3,3 +3,5 @@
 package main
 
 func lowerPriority(int) {}
+
+func onLowPriorityThread(fn func()) { fn() }

@@ -89,7 +89,7 @@ func startPolicy(ctx context.Context, o serveOptions, inv *engine.Inventory, l *
 		return nil, err
 	}
 	rt := &policyRuntime{}
-	activate := func(ctx context.Context, b *bundle.Bundle) (string, string, error) {
+	activateNow := func(ctx context.Context, b *bundle.Bundle) (string, string, error) {
 		p, err := engine.CompilePolicy(b)
 		if err != nil {
 			return "", "", err
@@ -111,6 +111,12 @@ func startPolicy(ctx context.Context, o serveOptions, inv *engine.Inventory, l *
 			return p.Revision, p.Digest, nil
 		}
 		return p.Revision, p.Digest, rt.engine.ActivateRecorded(ctx, p, nil, record)
+	}
+	// A swap must not slow the decisions being answered: compile and prepare
+	// at low priority (the bundle's tests already run in a niced child).
+	activate := func(ctx context.Context, b *bundle.Bundle) (rev, digest string, err error) {
+		onLowPriorityThread(func() { rev, digest, err = activateNow(ctx, b) })
+		return rev, digest, err
 	}
 	refused := func(source, etag string, err error) {
 		rev := ""
