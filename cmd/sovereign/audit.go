@@ -33,9 +33,10 @@ func newAuditCmd() *cobra.Command {
 
 func newAuditVerifyCmd() *cobra.Command {
 	var logLoc, pubKeyFile, logKeyFile, pinFile, savePin, evidence string
+	var witnessKeys []string
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "verify (--log DIR|URL --public-key FILE [--log-key FILE] [--pin CHECKPOINT] | --evidence FILE)",
+		Use:   "verify (--log DIR|URL --public-key FILE [--log-key FILE] [--pin CHECKPOINT] [--witness-key KEY] | --evidence FILE)",
 		Short: "Verify the whole log: checkpoint signature, tree, every record signature, pinned checkpoint",
 		Long: `Verify rebuilds the Merkle tree from every entry and compares it with the signed
 checkpoint and the hash tiles, checks every record's signature, and, given a
@@ -73,7 +74,18 @@ and inclusion proof, and that the pack holds what its query says. --public-key a
 					return fmt.Errorf("pin %s: %w", pinFile, err)
 				}
 			}
+			witnesses := make([]note.Verifier, 0, len(witnessKeys))
+			for _, k := range witnessKeys {
+				w, err := audit.WitnessVerifier(k)
+				if err != nil {
+					return fmt.Errorf("--witness-key: %w", err)
+				}
+				witnesses = append(witnesses, w)
+			}
 			sum, verr := audit.VerifyLog(cmd.Context(), src, keys, v, pin)
+			if verr == nil && len(witnesses) > 0 {
+				verr = audit.CheckCosigned([]byte(sum.Checkpoint), witnesses...)
+			}
 			out := cmd.OutOrStdout()
 			if asJSON {
 				enc := json.NewEncoder(out)
@@ -122,6 +134,7 @@ and inclusion proof, and that the pack holds what its query says. --public-key a
 	f.StringVar(&pinFile, "pin", "", "a checkpoint verified earlier; the log must extend it")
 	f.StringVar(&savePin, "save-pin", "", "after success, write the verified checkpoint here (the next run's --pin)")
 	f.BoolVar(&asJSON, "json", false, "print the summary as JSON")
+	f.StringArrayVar(&witnessKeys, "witness-key", nil, "require the checkpoint to be cosigned by this witness: its verifier key or a file holding it (witness.vkey); repeat for several")
 	f.StringVar(&evidence, "evidence", "", "verify this evidence pack (.tar.gz from 'audit export --format evidence') instead of a log")
 	return cmd
 }
