@@ -6,8 +6,8 @@ import (
 	"os"
 	"strings"
 
-	"github.com/transparency-dev/tessera"
 	f_note "github.com/transparency-dev/formats/note"
+	"github.com/transparency-dev/tessera"
 	"golang.org/x/mod/sumdb/note"
 )
 
