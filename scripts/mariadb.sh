@@ -10,6 +10,7 @@
 # root or as any user: the server runs as the calling user, its files under DIR (default a
 # new directory under ${TMPDIR:-/tmp}). Nothing else on the machine is touched.
 set -euo pipefail
+export PATH="$PATH:/usr/sbin:/sbin"
 
 die() { echo "mariadb.sh: $*" >&2; exit 1; }
 
