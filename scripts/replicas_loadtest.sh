@@ -87,28 +87,33 @@ run_config() {
 		sql "DROP DATABASE IF EXISTS $db; CREATE DATABASE $db"
 	fi
 	for ((i = 0; i < n; i++)); do
-		local dir="$OUT/$tag/data$i" addr="127.0.0.1:$(free_port)"
+		local dir="$OUT/$tag/data$i" addr pid attempt
 		mkdir -p "$dir"
 		if ((i > 0)); then # replicas share the first one's keys (docs/operations.md)
 			cp "$OUT/$tag/data0/"{signing.key,signing.pub,log.key,log.vkey} "$dir/"
 		fi
-		local args=(serve --addr "$addr" --inventory "$INVENTORY" --data-dir "$dir")
-		if [[ $backend == mysql ]]; then
-			args+=(--log-backend mysql)
-			SOVEREIGN_LOG_DSN="$DB_USER:$DB_PASS@tcp($DB_HOST:$DB_PORT)/$db" bin/sovereign "${args[@]}" >"$OUT/$tag.$i.log" 2>&1 &
-		else
-			bin/sovereign "${args[@]}" >"$OUT/$tag.$i.log" 2>&1 &
-		fi
-		local pid=$!
+		for attempt in 1 2 3; do # a free port can be taken before serve binds it
+			addr="127.0.0.1:$(free_port)"
+			local args=(serve --addr "$addr" --inventory "$INVENTORY" --data-dir "$dir")
+			if [[ $backend == mysql ]]; then
+				args+=(--log-backend mysql)
+				SOVEREIGN_LOG_DSN="$DB_USER:$DB_PASS@tcp($DB_HOST:$DB_PORT)/$db" bin/sovereign "${args[@]}" >"$OUT/$tag.$i.log" 2>&1 &
+			else
+				bin/sovereign "${args[@]}" >"$OUT/$tag.$i.log" 2>&1 &
+			fi
+			pid=$!
+			for _ in $(seq 1 300); do # keys exist once the first replica is ready
+				kill -0 "$pid" 2>/dev/null || break
+				curl -sf -o /dev/null --max-time 1 "http://$addr/readyz" && break
+				sleep 0.1
+			done
+			kill -0 "$pid" 2>/dev/null && break
+			grep -q 'address already in use' "$OUT/$tag.$i.log" || { tail -20 "$OUT/$tag.$i.log" >&2; die "$tag replica $i exited"; }
+		done
+		curl -sf -o /dev/null --max-time 1 "http://$addr/readyz" || die "$tag replica $i not ready"
 		pids+=("$pid")
 		spids+=("$pid")
 		addrs+=("$addr")
-		for _ in $(seq 1 300); do # keys exist once the first replica is ready
-			kill -0 "$pid" 2>/dev/null || { tail -20 "$OUT/$tag.$i.log" >&2; die "$tag replica $i exited"; }
-			curl -sf -o /dev/null --max-time 1 "http://$addr/readyz" && break
-			sleep 0.1
-		done
-		curl -sf -o /dev/null --max-time 1 "http://$addr/readyz" || die "$tag replica $i not ready"
 	done
 	local per=$((CONCURRENCY / n / 2)) lpids=() kind
 	((per > 0)) || die "CONCURRENCY=$CONCURRENCY is below 2 workers per replica"
