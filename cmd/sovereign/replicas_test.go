@@ -250,23 +250,45 @@ func TestReplicasShareOneMySQLLogThroughASIGKILL(t *testing.T) {
 	t.Logf("audit verify: %s", strings.ReplaceAll(strings.TrimSpace(out.String()), "\n", "; "))
 }
 
-// A replica with keys of its own is refused by the shared log at start-up,
-// and a mysql backend without a DSN is refused naming the flag.
+// Bad log flags are refused naming the flag, before anything is created; a
+// replica with keys of its own is refused by the shared log at start-up.
 func TestReplicaStartupRefusals(t *testing.T) {
-	cmd := exec.Command(binary, "serve", "--addr", freeAddr(t), "--inventory", demoInventory, "--data-dir", t.TempDir(), "--log-backend", "mysql")
-	cmd.Env = os.Environ()
-	out, err := cmd.CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "--log-dsn") {
-		t.Fatalf("mysql without a DSN: %v\n%s", err, out)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"mysql without a DSN", []string{"--log-backend", "mysql"}, "--log-dsn"},
+		{"unknown backend", []string{"--log-backend", "sqlite"}, "--log-backend \"sqlite\""},
+		{"malformed DSN", []string{"--log-backend", "mysql", "--log-dsn", "sovereign:pw@tcp(127.0.0.1:3306"}, "--log-dsn: invalid DSN"},
+		{"DSN without mysql", []string{"--log-dsn", "u:p@tcp(127.0.0.1:3306)/db"}, "--log-dsn is set"},
+		{"missing witness policy", []string{"--witness-policy", "/nonexistent/policy"}, "--witness-policy"},
+		{"witness policy without quorum", []string{"--witness-policy", writeFile(t, "witness cp cp.example/w+0a1b2c3d+BJ0k8U2LmmeXBuQjWbFhHeC3RzfytKD6kEkXqhjJwbFg http://127.0.0.1:1/w\n")}, "quorum"},
+		{"witness logs without keys", []string{"--witness-logs", t.TempDir()}, "--witness-logs"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dataDir := filepath.Join(t.TempDir(), "data")
+			args := append([]string{"serve", "--addr", freeAddr(t), "--inventory", demoInventory, "--data-dir", dataDir}, tc.args...)
+			cmd := exec.Command(binary, args...)
+			out, err := cmd.CombinedOutput()
+			if err == nil || !strings.Contains(string(out), tc.want) {
+				t.Fatalf("serve %v: %v, want an error naming %q\n%s", tc.args, err, tc.want, out)
+			}
+			if _, err := os.Stat(filepath.Join(dataDir, audit.SigningKeyFile)); !os.IsNotExist(err) {
+				t.Fatalf("a refused start created keys: %v", err)
+			}
+		})
 	}
 
 	dsn := mysqltest.DSN(t)
 	first := startReplica(t, t.TempDir(), dsn)
+	var out []byte
+	var err error
 	if resp, err := http.Post("http://"+first.addr+"/v1/decisions/placement", "application/json", strings.NewReader(`{"dataset": "customer-pii-eu", "operation": "store"}`)); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("decision: %v", err)
 	}
 	time.Sleep(1500 * time.Millisecond) // a checkpoint is published
-	cmd = exec.Command(binary, "serve", "--addr", freeAddr(t), "--inventory", demoInventory, "--data-dir", t.TempDir(), "--log-backend", "mysql")
+	cmd := exec.Command(binary, "serve", "--addr", freeAddr(t), "--inventory", demoInventory, "--data-dir", t.TempDir(), "--log-backend", "mysql")
 	cmd.Env = append(os.Environ(), "SOVEREIGN_LOG_DSN="+dsn)
 	out, err = cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), audit.LogKeyFile) {
@@ -275,6 +297,15 @@ func TestReplicaStartupRefusals(t *testing.T) {
 	if strings.Contains(string(out), dsnPassword(dsn)) {
 		t.Fatalf("the DSN password is in serve's output:\n%s", out)
 	}
+}
+
+func writeFile(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func dsnPassword(dsn string) string {

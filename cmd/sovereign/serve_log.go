@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/spf13/pflag"
 
 	"github.com/sovereign-engine/sovereign/api"
@@ -32,11 +33,21 @@ func addLogFlags(f *pflag.FlagSet, o *logOptions) {
 // apply sets the log backend and witnesses of opts.
 func (o logOptions) apply(opts *audit.Options) error {
 	opts.Backend, opts.DSN = o.backend, o.dsn
-	if o.backend == audit.BackendMySQL && o.dsn == "" {
-		return fmt.Errorf("--log-backend mysql needs --log-dsn (or SOVEREIGN_LOG_DSN)")
-	}
-	if o.backend != audit.BackendMySQL && o.dsn != "" {
-		return fmt.Errorf("--log-dsn is set but --log-backend is %q (want mysql)", o.backend)
+	switch o.backend {
+	case audit.BackendPOSIX:
+		if o.dsn != "" {
+			return fmt.Errorf("--log-dsn is set but --log-backend is %q (want mysql)", o.backend)
+		}
+	case audit.BackendMySQL:
+		if o.dsn == "" {
+			return fmt.Errorf("--log-backend mysql needs --log-dsn (or SOVEREIGN_LOG_DSN)")
+		}
+		// The driver's messages name the part that is wrong, never the password.
+		if _, err := mysql.ParseDSN(o.dsn); err != nil {
+			return fmt.Errorf("--log-dsn: %w", err)
+		}
+	default:
+		return fmt.Errorf("--log-backend %q: want %s or %s", o.backend, audit.BackendPOSIX, audit.BackendMySQL)
 	}
 	if o.witnessPolicy != "" {
 		b, err := os.ReadFile(o.witnessPolicy)
