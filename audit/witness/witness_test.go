@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sovereign-engine/sovereign/audit"
+	"github.com/sovereign-engine/sovereign/audit/mysqltest"
 	"github.com/sovereign-engine/sovereign/audit/witness"
 )
 
@@ -243,5 +244,68 @@ func TestAddCheckpointRefusals(t *testing.T) {
 	}
 	if code, body := ws.post(t, 0, nil, cp3); code != http.StatusOK {
 		t.Fatalf("first checkpoint: %d %s", code, body)
+	}
+}
+
+// Replicas of one site on one MySQL log share the witness: checkpoints are
+// published (and so witnessed) by whichever replica gets there first, and
+// the witness follows the one log through all of them.
+func TestWitnessFollowsReplicasOnMySQL(t *testing.T) {
+	dsn := mysqltest.DSN(t)
+	dirA, dirB := t.TempDir(), t.TempDir()
+	first, err := audit.Open(context.Background(), audit.Options{DataDir: dirA, Origin: origin, Backend: audit.BackendMySQL, DSN: dsn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vkey := first.VerifierKey()
+	if err := first.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{audit.SigningKeyFile, audit.SigningPublicKeysFile, audit.LogKeyFile, audit.LogVerifierKeyFile} {
+		b, err := os.ReadFile(filepath.Join(dirA, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dirB, f), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ws := startWitness(t, t.TempDir(), vkey)
+	wg, err := audit.ParseWitnessPolicy(ws.policy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs []*audit.Log
+	for _, dir := range []string{dirA, dirB} {
+		l, err := audit.Open(context.Background(), audit.Options{DataDir: dir, Origin: origin, Backend: audit.BackendMySQL, DSN: dsn, Witnesses: wg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = l.Close(context.Background()) })
+		logs = append(logs, l)
+	}
+	for round := range 3 {
+		for i, l := range logs {
+			appendN(t, l, 4, fmt.Sprintf("r%d-l%d", round, i))
+		}
+		size := uint64(8 * (round + 1))
+		var raw []byte
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			r, err := logs[round%2].Checkpoint(context.Background())
+			if err != nil {
+				continue
+			}
+			if cp, err := audit.PeekCheckpoint(r); err == nil && cp.Size == size {
+				raw = r
+				break
+			}
+		}
+		if raw == nil {
+			t.Fatalf("round %d: no checkpoint of size %d", round, size)
+		}
+		wv, _ := audit.WitnessVerifier(ws.w.VerifierKey())
+		if err := audit.CheckCosigned(raw, wv); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
 	}
 }
