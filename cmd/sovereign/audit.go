@@ -48,11 +48,23 @@ It exits 1 naming the first failing index and the check that failed.
 With --evidence it checks an evidence pack written by 'audit export --format
 evidence' instead, offline: the checkpoint's signature, every record's signature
 and inclusion proof, and that the pack holds what its query says. --public-key and
---log-key, if given, are used instead of the keys inside the pack.`,
+--log-key, if given, are used instead of the keys inside the pack.
+
+With --witness-key (either form) the checkpoint must also carry a valid
+cosignature of that witness: a checkpoint the witness never accepted may be a
+split view, a history other readers are not shown (docs/operations.md).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			witnesses := make([]note.Verifier, 0, len(witnessKeys))
+			for _, k := range witnessKeys {
+				w, err := audit.WitnessVerifier(k)
+				if err != nil {
+					return fmt.Errorf("--witness-key: %w", err)
+				}
+				witnesses = append(witnesses, w)
+			}
 			if evidence != "" {
-				return verifyEvidence(cmd, evidence, pubKeyFile, logKeyFile, asJSON)
+				return verifyEvidence(cmd, evidence, pubKeyFile, logKeyFile, witnesses, asJSON)
 			}
 			if logLoc == "" || pubKeyFile == "" {
 				return errors.New(`verify: --log and --public-key are required (or --evidence)`)
@@ -73,14 +85,6 @@ and inclusion proof, and that the pack holds what its query says. --public-key a
 				if pin, err = audit.ParseCheckpoint(raw, v); err != nil {
 					return fmt.Errorf("pin %s: %w", pinFile, err)
 				}
-			}
-			witnesses := make([]note.Verifier, 0, len(witnessKeys))
-			for _, k := range witnessKeys {
-				w, err := audit.WitnessVerifier(k)
-				if err != nil {
-					return fmt.Errorf("--witness-key: %w", err)
-				}
-				witnesses = append(witnesses, w)
 			}
 			sum, verr := audit.VerifyLog(cmd.Context(), src, keys, v, pin)
 			if verr == nil && len(witnesses) > 0 {
@@ -302,7 +306,7 @@ func openAuditSource(logLoc, pubKeyFile, logKeyFile string) (audit.Source, []cry
 
 // verifyEvidence checks an evidence pack offline, with the auditor's keys when
 // given and the pack's otherwise.
-func verifyEvidence(cmd *cobra.Command, file, pubKeyFile, logKeyFile string, asJSON bool) error {
+func verifyEvidence(cmd *cobra.Command, file, pubKeyFile, logKeyFile string, witnesses []note.Verifier, asJSON bool) error {
 	var keys []crypto.PublicKey
 	var v note.Verifier
 	if pubKeyFile != "" {
@@ -329,6 +333,9 @@ func verifyEvidence(cmd *cobra.Command, file, pubKeyFile, logKeyFile string, asJ
 	}
 	defer f.Close()
 	sum, verr := audit.VerifyEvidence(cmd.Context(), f, keys, v)
+	if verr == nil && len(witnesses) > 0 {
+		verr = audit.CheckCosigned([]byte(sum.Checkpoint), witnesses...)
+	}
 	out := cmd.OutOrStdout()
 	if asJSON {
 		report := struct {
@@ -363,7 +370,8 @@ func verifyEvidence(cmd *cobra.Command, file, pubKeyFile, logKeyFile string, asJ
 	}
 	if verr != nil {
 		var ee *audit.EvidenceError
-		if errors.As(verr, &ee) {
+		var ve *audit.VerifyError
+		if errors.As(verr, &ee) || errors.As(verr, &ve) {
 			return &exitError{code: 1, err: verr}
 		}
 		return verr

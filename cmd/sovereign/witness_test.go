@@ -122,6 +122,27 @@ func TestWitnessedLogAndFork(t *testing.T) {
 	}
 	t.Logf("fork: %s", strings.TrimSpace(out))
 
+	// Evidence packs carry the checkpoint with its cosignatures: the same
+	// check applies to them.
+	for _, tc := range []struct {
+		dir  string
+		code int
+	}{{siteDir, 0}, {forkDir, 1}} {
+		pack := filepath.Join(t.TempDir(), "evidence.tar.gz")
+		var out, errb bytes.Buffer
+		err := run(t.Context(), []string{"audit", "export", "--log", tc.dir, "--public-key", filepath.Join(tc.dir, audit.SigningPublicKeysFile),
+			"--format", "evidence", "-o", pack}, nil, &out, &errb)
+		if code := exitCode(err, &errb); code != 0 {
+			t.Fatalf("export evidence of %s: exit %d\n%s%s", tc.dir, code, out.String(), errb.String())
+		}
+		out.Reset()
+		errb.Reset()
+		err = run(t.Context(), []string{"audit", "verify", "--evidence", pack, "--witness-key", witnessKey}, nil, &out, &errb)
+		if code := exitCode(err, &errb); code != tc.code || (tc.code == 1 && !strings.Contains(errb.String(), "witness")) {
+			t.Fatalf("verify --evidence --witness-key of %s: exit %d, want %d\n%s%s", tc.dir, code, tc.code, out.String(), errb.String())
+		}
+	}
+
 	// Submitted to the witness, the fork's checkpoint is refused.
 	src, err := audit.NewSource(forkDir)
 	if err != nil {
