@@ -3,6 +3,8 @@ package audit
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -188,5 +190,31 @@ func TestOptionsLogValueHidesDSNPassword(t *testing.T) {
 	slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "options", o)
 	if strings.Contains(buf.String(), "s3cret-pw") || !strings.Contains(buf.String(), "db:3306") {
 		t.Fatalf("logged options: %s", buf.String())
+	}
+}
+
+// When the database stops taking writes, Append fails closed: an error
+// wrapping ErrUnavailable (503), no receipt, and the log's size unchanged.
+func TestMySQLFailureFailsClosed(t *testing.T) {
+	dsn := mysqltest.DSN(t)
+	l := openTest(t, t.TempDir(), func(o *Options) { o.Backend, o.DSN = BackendMySQL, dsn })
+	defer closeTest(t, l)
+	appendN(t, l, 3, 1)
+	db, err := sql.Open("mysql", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("DROP TABLE TiledLeaves"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rec, err := l.Append(ctx, testRecord(99))
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Append with the entries table gone: %+v, %v; want ErrUnavailable", rec, err)
+	}
+	if n, err := l.Size(ctx); err != nil || n != 3 {
+		t.Fatalf("Size after a failed append = %d, %v; want 3", n, err)
 	}
 }
