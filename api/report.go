@@ -25,11 +25,7 @@ func (s *Server) reportRoutes(v1 *gin.RouterGroup) {
 		if !ok {
 			return
 		}
-		src, err := audit.NewSource(l.Dir())
-		if err != nil {
-			auditError(c, fmt.Errorf("%w: %w", audit.ErrUnavailable, err))
-			return
-		}
+		src := l.Source() // the backend's, so any replica of a shared log answers
 		keys, err := audit.ParsePublicKeys(l.PublicKeysPEM())
 		if err != nil {
 			auditError(c, err)

@@ -68,6 +68,9 @@ type Config struct {
 	// ServeBundlesDir, when set, makes this server a control plane that
 	// serves the bundle files in it to sites (GET /v1/bundles/{name}).
 	ServeBundlesDir string
+	// Witness, when set, makes this server a witness of sites' audit logs
+	// (POST /v1/witness/add-checkpoint, C2SP tlog-witness).
+	Witness Witness
 }
 
 // logFailureTTL is how long /readyz reports the log's last storage failure.
@@ -139,6 +142,7 @@ func New(cfg Config) (*Server, error) {
 	s.bundleRoutes(v1)
 	s.bundleFileRoutes(v1)
 	s.reportRoutes(v1)
+	s.witnessRoutes(v1)
 	if err := s.admissionRoutes(v1); err != nil {
 		return nil, err
 	}

@@ -235,6 +235,9 @@ type EvidenceSummary struct {
 	Entries    uint64      `json:"entries"`
 	KeyIDs     []string    `json:"key_ids"`
 	KeysInPack bool        `json:"keys_from_pack"`
+	// Checkpoint is the pack's signed checkpoint, with any witness
+	// cosignatures (see CheckCosigned).
+	Checkpoint string `json:"checkpoint,omitempty"`
 }
 
 // EvidenceError is a failed check of an evidence pack: Member is the archive
@@ -301,6 +304,7 @@ func VerifyEvidence(ctx context.Context, r io.Reader, keys []crypto.PublicKey, v
 		if cp, err = ParseCheckpoint(cpRaw, v); err != nil {
 			return bad(EvidenceCheckpoint, -1, "%w", err)
 		}
+		sum.Checkpoint = string(cpRaw)
 		if ks, err = NewKeySet(keys...); err != nil {
 			return bad(EvidencePublicKeys, -1, "%w", err)
 		}

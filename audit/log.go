@@ -13,8 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/transparency-dev/tessera"
-	"github.com/transparency-dev/tessera/storage/posix"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -53,8 +53,20 @@ const (
 // Options configure Open. The zero value of each field but DataDir picks the
 // default.
 type Options struct {
-	// DataDir holds the keys and the log (DataDir/log). Created 0700.
+	// DataDir holds the keys and, with the POSIX backend, the log
+	// (DataDir/log). Created 0700.
 	DataDir string
+	// Backend is where the log lives: BackendPOSIX ("" too) or BackendMySQL.
+	Backend string
+	// DSN is the MySQL/MariaDB data source name of the mysql backend
+	// (go-sql-driver/mysql syntax: user:password@tcp(host:port)/database).
+	// It holds a password: LogValue never shows it.
+	DSN string
+	// Witnesses cosign every checkpoint before it is published (C2SP
+	// tlog-witness); see ParseWitnessPolicy. With WitnessFailOpen false (the
+	// default) a checkpoint the policy does not accept is not published.
+	Witnesses       *tessera.WitnessGroup
+	WitnessFailOpen bool
 	// Origin is the log's name, the first line of its checkpoints. Empty
 	// means the existing log key's origin, or "sovereign/<hostname>" for a new
 	// log. A configured origin that differs from the key's is an error.
@@ -79,8 +91,9 @@ type Options struct {
 	BatchMaxSize uint
 	BatchMaxAge  time.Duration
 	// CheckpointInterval is how often a grown tree gets a new signed
-	// checkpoint (at least 100ms); an entry's inclusion proof is available
-	// once a checkpoint covers it.
+	// checkpoint (at least 100ms; 1s, and 1s by default, for the mysql
+	// backend); an entry's inclusion proof is available once a checkpoint
+	// covers it.
 	CheckpointInterval time.Duration
 	// PushbackMaxOutstanding caps entries sequenced but not yet integrated
 	// before Append fails with ErrUnavailable (tessera.ErrPushback).
@@ -96,14 +109,21 @@ func (o Options) withDefaults() (Options, error) {
 	if o.DataDir == "" {
 		return o, errors.New("audit: DataDir is required")
 	}
+	if o.Backend == "" {
+		o.Backend = BackendPOSIX
+	}
 	if o.BatchMaxSize == 0 {
 		o.BatchMaxSize = DefaultBatchMaxSize
 	}
 	if o.BatchMaxAge == 0 {
 		o.BatchMaxAge = DefaultBatchMaxAge
 	}
+	minInterval := DefaultCheckpointInterval
+	if o.Backend == BackendMySQL {
+		minInterval = MySQLMinCheckpointInterval
+	}
 	if o.CheckpointInterval == 0 {
-		o.CheckpointInterval = DefaultCheckpointInterval
+		o.CheckpointInterval = minInterval
 	}
 	if o.PushbackMaxOutstanding == 0 {
 		o.PushbackMaxOutstanding = tessera.DefaultPushbackMaxOutstanding
@@ -112,8 +132,22 @@ func (o Options) withDefaults() (Options, error) {
 	if o.BatchMaxAge < 0 {
 		errs = append(errs, fmt.Errorf("BatchMaxAge %v is negative", o.BatchMaxAge))
 	}
-	if o.CheckpointInterval < DefaultCheckpointInterval {
-		errs = append(errs, fmt.Errorf("CheckpointInterval %v is below the minimum %v", o.CheckpointInterval, DefaultCheckpointInterval))
+	if o.CheckpointInterval < minInterval {
+		errs = append(errs, fmt.Errorf("CheckpointInterval %v is below the %s backend's minimum %v", o.CheckpointInterval, o.Backend, minInterval))
+	}
+	switch o.Backend {
+	case BackendPOSIX:
+		if o.DSN != "" {
+			errs = append(errs, errors.New("DSN is set but the backend is posix (set Backend to mysql)"))
+		}
+	case BackendMySQL:
+		if o.DSN == "" {
+			errs = append(errs, errors.New("DSN is required for the mysql backend"))
+		} else if _, err := mysql.ParseDSN(o.DSN); err != nil {
+			errs = append(errs, fmt.Errorf("DSN: %w", err))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("Backend %q is unknown (want %s or %s)", o.Backend, BackendPOSIX, BackendMySQL))
 	}
 	for _, p := range o.Redact {
 		if !validRedactPath(p) {
@@ -135,8 +169,9 @@ func (o Options) LogValue() slog.Value {
 	if key == "" {
 		key = filepath.Join(o.DataDir, SigningKeyFile)
 	}
-	return slog.GroupValue(
+	attrs := []slog.Attr{
 		slog.String("data_dir", o.DataDir),
+		slog.String("backend", o.Backend),
 		slog.String("origin", o.Origin),
 		slog.String("signing_key", key),
 		slog.Bool("passphrase", o.Passphrase != nil),
@@ -144,13 +179,25 @@ func (o Options) LogValue() slog.Value {
 		slog.Uint64("batch_max_size", uint64(o.BatchMaxSize)),
 		slog.Duration("batch_max_age", o.BatchMaxAge),
 		slog.Duration("checkpoint_interval", o.CheckpointInterval),
-	)
+	}
+	if o.DSN != "" {
+		dsn := "(invalid)"
+		if cfg, err := mysql.ParseDSN(o.DSN); err == nil {
+			dsn = redactedDSN(cfg)
+		}
+		attrs = append(attrs, slog.String("dsn", dsn))
+	}
+	if o.Witnesses != nil {
+		attrs = append(attrs, slog.Int("witness_endpoints", len(o.Witnesses.Endpoints())), slog.Bool("witness_fail_open", o.WitnessFailOpen))
+	}
+	return slog.GroupValue(attrs...)
 }
 
 // Log is the signed, append-only audit log of one site.
 type Log struct {
 	opts     Options
-	logDir   string
+	logDir   string // POSIX backend only
+	backend  *backend
 	sealer   *sealer
 	appender *tessera.Appender
 	// journal makes appends durable and hands them to Tessera in order;
@@ -160,7 +207,9 @@ type Log struct {
 	committer *groupCommitter
 	shutdown  func(context.Context) error
 	reader    tessera.LogReader
-	cancel    context.CancelFunc
+	// source reads the log for the read API and proofs (see exactSource).
+	source Source
+	cancel context.CancelFunc
 
 	origin  string
 	vkey    string
@@ -196,14 +245,11 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
-	logDir := filepath.Join(o.DataDir, LogDir)
-	for _, dir := range []string{o.DataDir, logDir} {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
-		}
-		if err := probeWritable(dir); err != nil {
-			return nil, fmt.Errorf("%w: %s is not writable: %w", ErrUnavailable, dir, err)
-		}
+	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	if err := probeWritable(o.DataDir); err != nil {
+		return nil, fmt.Errorf("%w: %s is not writable: %w", ErrUnavailable, o.DataDir, err)
 	}
 	sv, err := loadSigner(ctx, o.DataDir, o.SigningKey, o.Passphrase)
 	if err != nil {
@@ -244,59 +290,78 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 		return nil, err
 	}
 
-	driver, err := posix.New(ctx, posix.Config{Path: logDir})
+	be, err := openBackend(ctx, o)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return nil, err
 	}
-	// The appender's background work outlives Open's context; Close ends it.
-	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	l := &Log{
+		opts:    o,
+		backend: be,
+		sealer:  s,
+		origin:  noteSigner.Name(),
+		vkey:    vkey,
+		noteV:   noteV,
+		pubPEM:  pubPEM,
+		keySet:  keySet,
+
+		requestKey: requestKey,
+	}
+	if o.Backend == BackendPOSIX {
+		l.logDir = filepath.Join(o.DataDir, LogDir)
+	}
+	// Before anything is appended: a replica with its own keys must not add
+	// to a shared log.
+	if sr, ok := be.driver.(tessera.LogReader); ok {
+		if err := checkSharedKey(ctx, sr, l, be.where); err != nil {
+			be.close()
+			return nil, err
+		}
+	}
+	// The journal (POSIX only: it sequences locally, so it needs the log to
+	// have one writer) feeds Tessera larger batches; see journal.go.
+	useJournal := o.Backend == BackendPOSIX && !o.NoJournal
 	batchSize, batchAge, pushback := o.BatchMaxSize, o.BatchMaxAge, o.PushbackMaxOutstanding
-	if !o.NoJournal {
+	if useJournal {
 		batchSize, batchAge = max(batchSize, journalChunk), max(batchAge, journalBatchAge)
 		pushback = max(pushback, 4*journalChunk)
 	}
-	appender, shutdown, reader, err := tessera.NewAppender(bg, driver, tessera.NewAppendOptions().
+	appendOpts := tessera.NewAppendOptions().
 		WithCheckpointSigner(noteSigner).
 		WithBatching(batchSize, batchAge).
 		WithCheckpointInterval(o.CheckpointInterval).
-		WithPushback(pushback))
+		WithPushback(pushback)
+	if o.Witnesses != nil {
+		appendOpts = appendOpts.WithWitnesses(*o.Witnesses, &tessera.WitnessOptions{FailOpen: o.WitnessFailOpen})
+	}
+	// The appender's background work outlives Open's context; Close ends it.
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	appender, shutdown, reader, err := tessera.NewAppender(bg, be.driver, appendOpts)
 	if err != nil {
 		cancel()
+		be.close()
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
-	var j *journal
-	if !o.NoJournal {
+	l.appender = appender
+	l.shutdown = shutdown
+	l.reader = reader
+	l.source = exactSource{reader}
+	l.cancel = cancel
+	if useJournal {
 		size, err := reader.IntegratedSize(ctx)
 		if err != nil {
-			cancel()
-			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+			err = fmt.Errorf("%w: %w", ErrUnavailable, err)
+		} else {
+			l.journal, err = openJournal(ctx, filepath.Join(o.DataDir, JournalDir), size, appender.Add, int(o.BatchMaxSize), int(batchSize), uint64(pushback), slog.Default())
 		}
-		if j, err = openJournal(ctx, filepath.Join(o.DataDir, JournalDir), size, appender.Add, int(o.BatchMaxSize), int(batchSize), uint64(pushback), slog.Default()); err != nil {
+		if err != nil {
 			cancel()
 			shutdownCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 			defer stop()
 			_ = shutdown(shutdownCtx)
+			be.close()
 			return nil, err
 		}
-	}
-	l := &Log{
-		opts:     o,
-		logDir:   logDir,
-		sealer:   s,
-		appender: appender,
-		journal:  j,
-		shutdown: shutdown,
-		reader:   reader,
-		cancel:   cancel,
-		origin:   noteSigner.Name(),
-		vkey:     vkey,
-		noteV:    noteV,
-		pubPEM:   pubPEM,
-		keySet:   keySet,
-
-		requestKey: requestKey,
-	}
-	if j == nil {
+	} else {
 		l.committer = newGroupCommitter(appender.Add, int(o.BatchMaxSize))
 	}
 	return l, nil
@@ -397,6 +462,9 @@ func (l *Log) Close(ctx context.Context) error {
 		err = fmt.Errorf("appends still queued: %w", ctx.Err())
 	}
 	l.cancel()
+	if cerr := l.backend.close(); cerr != nil && err == nil {
+		err = cerr
+	}
 	if err != nil {
 		err = fmt.Errorf("audit: close: %w", err)
 	}
@@ -418,8 +486,16 @@ func (l *Log) PublicKeysPEM() []byte { return l.pubPEM }
 // KeyID is the id of the key signing new records.
 func (l *Log) KeyID() string { return l.sealer.keyID }
 
-// Dir is the directory holding the log's tiles and checkpoint.
+// Dir is the directory holding the log's tiles and checkpoint with the
+// POSIX backend, "" with the others: read the log through Source.
 func (l *Log) Dir() string { return l.logDir }
+
+// Backend is the backend holding the log (BackendPOSIX or BackendMySQL).
+func (l *Log) Backend() string { return l.opts.Backend }
+
+// Source reads this log in the C2SP tlog-tiles layout from its backend, the
+// same bytes whichever replica answers.
+func (l *Log) Source() Source { return l.source }
 
 // Size is the number of entries durably integrated into the log.
 func (l *Log) Size(ctx context.Context) (uint64, error) {
@@ -430,9 +506,10 @@ func (l *Log) Size(ctx context.Context) (uint64, error) {
 	return n, nil
 }
 
-// Ready reports why the log cannot take records now, or nil: closed, or its
-// directory no longer writable (a full or read-only file system). It writes and
-// syncs a probe file, so call it at probe rates, not per request.
+// Ready reports why the log cannot take records now, or nil: closed, its
+// directory no longer writable (a full or read-only file system), or its
+// database unreachable. It writes and syncs a probe file or pings the
+// database, so call it at probe rates, not per request.
 func (l *Log) Ready() error {
 	if l.closed.Load() {
 		return fmt.Errorf("%w: log is closed", ErrUnavailable)
@@ -459,9 +536,7 @@ func (l *Log) Ready() error {
 			return l.readyErr
 		}
 	}
-	if err := probeWritable(l.logDir); err != nil {
-		l.readyErr = fmt.Errorf("%w: %s is not writable: %w", ErrUnavailable, l.logDir, err)
-	}
+	l.readyErr = l.backend.probe(context.Background())
 	l.readyAt = time.Now()
 	return l.readyErr
 }

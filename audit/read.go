@@ -77,7 +77,7 @@ func ParseCheckpoint(raw []byte, v note.Verifier) (*Checkpoint, error) {
 
 // Checkpoint returns the latest published checkpoint, a signed note.
 func (l *Log) Checkpoint(ctx context.Context) ([]byte, error) {
-	cp, err := l.reader.ReadCheckpoint(ctx)
+	cp, err := l.source.ReadCheckpoint(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%w: read checkpoint: %w", ErrUnavailable, err)
 	}
@@ -176,7 +176,7 @@ func (l *Log) Entry(ctx context.Context, index uint64) (*EntryProof, error) {
 	if err != nil {
 		return nil, err
 	}
-	entry, err := ReadEntry(ctx, l.reader, index, cp.Size)
+	entry, err := ReadEntry(ctx, l.source, index, cp.Size)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
@@ -188,7 +188,7 @@ func (l *Log) Entry(ctx context.Context, index uint64) (*EntryProof, error) {
 	if err != nil {
 		return nil, fmt.Errorf("entry %d: %w", index, err)
 	}
-	pb, err := client.NewProofBuilder(ctx, cp.Size, l.reader.ReadTile)
+	pb, err := client.NewProofBuilder(ctx, cp.Size, l.source.ReadTile)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
@@ -227,7 +227,7 @@ func (l *Log) InclusionProof(ctx context.Context, index, treeSize uint64) ([][]b
 	if treeSize > cp.Size || index >= treeSize {
 		return nil, fmt.Errorf("%w: index %d in tree size %d (published size %d)", ErrNotFound, index, treeSize, cp.Size)
 	}
-	pb, err := client.NewProofBuilder(ctx, treeSize, l.reader.ReadTile)
+	pb, err := client.NewProofBuilder(ctx, treeSize, l.source.ReadTile)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
@@ -248,7 +248,7 @@ func (l *Log) ConsistencyProof(ctx context.Context, from, to uint64) ([][]byte, 
 	if to > cp.Size || from > to {
 		return nil, fmt.Errorf("%w: consistency %d→%d (published size %d)", ErrNotFound, from, to, cp.Size)
 	}
-	pb, err := client.NewProofBuilder(ctx, to, l.reader.ReadTile)
+	pb, err := client.NewProofBuilder(ctx, to, l.source.ReadTile)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
@@ -347,25 +347,39 @@ func splitBundle(raw []byte) ([][]byte, error) {
 
 // Handler serves the log read-only in the C2SP tlog-tiles layout: paths
 // "checkpoint", "tile/<L>/<N>[.p/<W>]" and "tile/entries/<N>[.p/<W>]",
-// relative to where it is mounted (use http.StripPrefix).
-func (l *Log) Handler() http.Handler { return TileHandler(l.logDir) }
+// relative to where it is mounted (use http.StripPrefix). It reads through
+// the backend, so every replica of a shared log serves the same bytes.
+func (l *Log) Handler() http.Handler { return SourceHandler(l.source) }
 
 // TileHandler serves a log directory read-only in the C2SP tlog-tiles
 // layout. Nothing else in the directory (Tessera's .state) is reachable.
 func TileHandler(dir string) http.Handler {
+	return SourceHandler(exactSource{client.FileFetcher{Root: dir}})
+}
+
+// SourceHandler serves src read-only in the C2SP tlog-tiles layout.
+func SourceHandler(src Source) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
-		p := strings.TrimPrefix(r.URL.Path, "/")
-		rel, immutable, ok := tilePath(p)
+		req, ok := parseTilePath(strings.TrimPrefix(r.URL.Path, "/"))
 		if !ok {
 			http.NotFound(w, r)
 			return
 		}
-		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(rel)))
+		var data []byte
+		var err error
+		switch req.kind {
+		case tileCheckpoint:
+			data, err = src.ReadCheckpoint(r.Context())
+		case tileEntries:
+			data, err = src.ReadEntryBundle(r.Context(), req.index, req.width)
+		default:
+			data, err = src.ReadTile(r.Context(), req.level, req.index, req.width)
+		}
 		if errors.Is(err, fs.ErrNotExist) {
 			http.NotFound(w, r)
 			return
@@ -373,12 +387,12 @@ func TileHandler(dir string) http.Handler {
 			http.Error(w, "log unavailable", http.StatusServiceUnavailable)
 			return
 		}
-		if rel == layout.CheckpointPath {
+		if req.kind == tileCheckpoint {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		} else {
 			w.Header().Set("Content-Type", "application/octet-stream")
 		}
-		if immutable {
+		if req.kind != tileCheckpoint && req.width == 0 {
 			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 		} else {
 			w.Header().Set("Cache-Control", "no-cache")
@@ -392,39 +406,101 @@ func TileHandler(dir string) http.Handler {
 	})
 }
 
-// tilePath validates a request path against the tlog-tiles layout and returns
-// the canonical relative path, and whether the resource never changes (full
-// tiles and bundles do not; the checkpoint and partials do).
-func tilePath(p string) (string, bool, bool) {
+type tileKind int
+
+const (
+	tileCheckpoint tileKind = iota
+	tileHashes
+	tileEntries
+)
+
+type tileRequest struct {
+	kind         tileKind
+	level, index uint64
+	width        uint8 // 0: a full tile
+}
+
+// parseTilePath validates a request path against the tlog-tiles layout; only
+// the canonical spelling of a path is accepted.
+func parseTilePath(p string) (tileRequest, bool) {
 	if p == layout.CheckpointPath {
-		return p, false, true
+		return tileRequest{kind: tileCheckpoint}, true
 	}
 	rest, ok := strings.CutPrefix(p, "tile/")
 	if !ok {
-		return "", false, false
+		return tileRequest{}, false
 	}
 	level, index, ok := strings.Cut(rest, "/")
 	if !ok {
-		return "", false, false
+		return tileRequest{}, false
 	}
 	n, w, err := layout.ParseTileIndexPartial(index)
 	if err != nil {
-		return "", false, false
+		return tileRequest{}, false
 	}
+	req := tileRequest{kind: tileEntries, index: n, width: w}
 	var canon string
 	if level == "entries" {
 		canon = layout.EntriesPath(n, w)
 	} else {
 		l, err := layout.ParseTileLevel(level)
 		if err != nil {
-			return "", false, false
+			return tileRequest{}, false
 		}
+		req.kind, req.level = tileHashes, l
 		canon = layout.TilePath(l, n, w)
 	}
 	if canon != p {
-		return "", false, false
+		return tileRequest{}, false
 	}
-	return canon, w == 0, true
+	return req, true
+}
+
+// exactSource trims what a backend returns to what was asked for: the MySQL
+// driver answers a request for a partial tile or entry bundle with the
+// largest one it holds, and a reader of the checkpoint's tree (a proof, a
+// tlog-tiles client) must see that tree's tile, not a later one.
+type exactSource struct{ src Source }
+
+func (s exactSource) ReadCheckpoint(ctx context.Context) ([]byte, error) {
+	return s.src.ReadCheckpoint(ctx)
+}
+
+func (s exactSource) ReadTile(ctx context.Context, level, index uint64, p uint8) ([]byte, error) {
+	t, err := s.src.ReadTile(ctx, level, index, p)
+	if err != nil {
+		return nil, err
+	}
+	want := int(p) * sha256.Size
+	if p == 0 {
+		want = layout.TileWidth * sha256.Size
+	}
+	if len(t) < want {
+		return nil, fmt.Errorf("tile %d/%d: %d bytes, want %d: %w", level, index, len(t), want, fs.ErrNotExist)
+	}
+	return t[:want:want], nil
+}
+
+func (s exactSource) ReadEntryBundle(ctx context.Context, index uint64, p uint8) ([]byte, error) {
+	b, err := s.src.ReadEntryBundle(ctx, index, p)
+	if err != nil {
+		return nil, err
+	}
+	n := int(p)
+	if p == 0 {
+		n = layout.EntryBundleWidth
+	}
+	off := 0
+	for i := 0; i < n; i++ {
+		if off+2 > len(b) {
+			return nil, fmt.Errorf("entry bundle %d: %d entries, want %d: %w", index, i, n, fs.ErrNotExist)
+		}
+		off += 2 + int(binary.BigEndian.Uint16(b[off:]))
+		if off > len(b) {
+			return nil, fmt.Errorf("entry bundle %d: entry %d truncated", index, i)
+		}
+	}
+	return b[:off:off], nil
 }
 
 // PeekCheckpoint parses a checkpoint without checking its signature, for

@@ -33,9 +33,10 @@ func newAuditCmd() *cobra.Command {
 
 func newAuditVerifyCmd() *cobra.Command {
 	var logLoc, pubKeyFile, logKeyFile, pinFile, savePin, evidence string
+	var witnessKeys []string
 	var asJSON, quiet bool
 	cmd := &cobra.Command{
-		Use:   "verify (--log DIR|URL --public-key FILE [--log-key FILE] [--pin CHECKPOINT] | --evidence FILE)",
+		Use:   "verify (--log DIR|URL --public-key FILE [--log-key FILE] [--pin CHECKPOINT] [--witness-key KEY] | --evidence FILE)",
 		Short: "Verify the whole log: checkpoint signature, tree, every record signature, pinned checkpoint",
 		Long: `Verify rebuilds the Merkle tree from every entry and compares it with the signed
 checkpoint and the hash tiles, checks every record's signature, and, given a
@@ -47,11 +48,23 @@ It exits 1 naming the first failing index and the check that failed.
 With --evidence it checks an evidence pack written by 'audit export --format
 evidence' instead, offline: the checkpoint's signature, every record's signature
 and inclusion proof, and that the pack holds what its query says. --public-key and
---log-key, if given, are used instead of the keys inside the pack.`,
+--log-key, if given, are used instead of the keys inside the pack.
+
+With --witness-key (either form) the checkpoint must also carry a valid
+cosignature of that witness: a checkpoint the witness never accepted may be a
+split view, a history other readers are not shown (docs/operations.md).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			witnesses := make([]note.Verifier, 0, len(witnessKeys))
+			for _, k := range witnessKeys {
+				w, err := audit.WitnessVerifier(k)
+				if err != nil {
+					return fmt.Errorf("--witness-key: %w", err)
+				}
+				witnesses = append(witnesses, w)
+			}
 			if evidence != "" {
-				return verifyEvidence(cmd, evidence, pubKeyFile, logKeyFile, asJSON)
+				return verifyEvidence(cmd, evidence, pubKeyFile, logKeyFile, witnesses, asJSON)
 			}
 			if logLoc == "" || pubKeyFile == "" {
 				return errors.New(`verify: --log and --public-key are required (or --evidence)`)
@@ -76,6 +89,9 @@ and inclusion proof, and that the pack holds what its query says. --public-key a
 			bar := newProgressBar(cmd.ErrOrStderr(), quiet, "verify")
 			sum, verr := audit.VerifyLog(audit.WithProgress(cmd.Context(), bar.update), src, keys, v, pin)
 			bar.done()
+			if verr == nil && len(witnesses) > 0 {
+				verr = audit.CheckCosigned([]byte(sum.Checkpoint), witnesses...)
+			}
 			out := cmd.OutOrStdout()
 			if asJSON {
 				enc := json.NewEncoder(out)
@@ -124,6 +140,7 @@ and inclusion proof, and that the pack holds what its query says. --public-key a
 	f.StringVar(&pinFile, "pin", "", "a checkpoint verified earlier; the log must extend it")
 	f.StringVar(&savePin, "save-pin", "", "after success, write the verified checkpoint here (the next run's --pin)")
 	f.BoolVar(&asJSON, "json", false, "print the summary as JSON")
+	f.StringArrayVar(&witnessKeys, "witness-key", nil, "require the checkpoint to be cosigned by this witness: its verifier key or a file holding it (witness.vkey); repeat for several")
 	f.StringVar(&evidence, "evidence", "", "verify this evidence pack (.tar.gz from 'audit export --format evidence') instead of a log")
 	f.BoolVar(&quiet, "quiet", false, "no progress bar (there is none when stderr is not a terminal)")
 	return cmd
@@ -292,7 +309,7 @@ func openAuditSource(logLoc, pubKeyFile, logKeyFile string) (audit.Source, []cry
 
 // verifyEvidence checks an evidence pack offline, with the auditor's keys when
 // given and the pack's otherwise.
-func verifyEvidence(cmd *cobra.Command, file, pubKeyFile, logKeyFile string, asJSON bool) error {
+func verifyEvidence(cmd *cobra.Command, file, pubKeyFile, logKeyFile string, witnesses []note.Verifier, asJSON bool) error {
 	var keys []crypto.PublicKey
 	var v note.Verifier
 	if pubKeyFile != "" {
@@ -319,6 +336,9 @@ func verifyEvidence(cmd *cobra.Command, file, pubKeyFile, logKeyFile string, asJ
 	}
 	defer f.Close()
 	sum, verr := audit.VerifyEvidence(cmd.Context(), f, keys, v)
+	if verr == nil && len(witnesses) > 0 {
+		verr = audit.CheckCosigned([]byte(sum.Checkpoint), witnesses...)
+	}
 	out := cmd.OutOrStdout()
 	if asJSON {
 		report := struct {
@@ -353,7 +373,8 @@ func verifyEvidence(cmd *cobra.Command, file, pubKeyFile, logKeyFile string, asJ
 	}
 	if verr != nil {
 		var ee *audit.EvidenceError
-		if errors.As(verr, &ee) {
+		var ve *audit.VerifyError
+		if errors.As(verr, &ee) || errors.As(verr, &ve) {
 			return &exitError{code: 1, err: verr}
 		}
 		return verr

@@ -40,6 +40,9 @@ type serveOptions struct {
 
 	// policy distribution (serve_bundles.go)
 	bundleOpts bundleOptions
+
+	// log backend and witnesses (serve_log.go)
+	logOpts logOptions
 }
 
 func newServeCmd() *cobra.Command {
@@ -73,6 +76,7 @@ func newServeCmd() *cobra.Command {
 	f.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate, reloaded when the file changes (with --tls-key)")
 	f.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert, reloaded when the file changes")
 	addBundleFlags(f, &o.bundleOpts)
+	addLogFlags(f, &o.logOpts)
 	return cmd
 }
 
@@ -100,6 +104,14 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger) error {
 	// A long-running server keeps no secret in its environment: children (and
 	// anything reading our environment later) do not get the passphrase.
 	os.Unsetenv(audit.PassphraseEnv)
+	os.Unsetenv("SOVEREIGN_LOG_DSN")
+	if err := o.logOpts.apply(&auditOpts); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	wit, err := o.logOpts.openWitness(o.dataDir)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	auditLog, err := audit.Open(ctx, auditOpts)
 	if err != nil {
 		return fmt.Errorf("serve: audit log: %w", err)
@@ -139,6 +151,7 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger) error {
 		Admission:       admission,
 		BundleStatus:    rt.status,
 		ServeBundlesDir: o.bundleOpts.serveDir,
+		Witness:         wit,
 	})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)

@@ -114,7 +114,12 @@ func startPolicy(ctx context.Context, o serveOptions, inv *engine.Inventory, l *
 	}
 	// A swap must not slow the decisions being answered: compile and prepare
 	// at low priority (the bundle's tests already run in a niced child).
+	// The first activation has no decisions to yield to, and must not wait
+	// behind a loaded machine at start-up.
 	activate := func(ctx context.Context, b *bundle.Bundle) (rev, digest string, err error) {
+		if rt.engine == nil {
+			return activateNow(ctx, b)
+		}
 		onLowPriorityThread(func() { rev, digest, err = activateNow(ctx, b) })
 		return rev, digest, err
 	}

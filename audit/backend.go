@@ -1,0 +1,161 @@
+package audit
+
+import (
+	"context"
+	"database/sql"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/transparency-dev/tessera"
+	tmysql "github.com/transparency-dev/tessera/storage/mysql"
+	"github.com/transparency-dev/tessera/storage/posix"
+)
+
+// Log backends: where the tiles, entries and checkpoint live.
+const (
+	// BackendPOSIX keeps the log in DataDir/log (Tessera's POSIX driver): one
+	// writer, the default.
+	BackendPOSIX = "posix"
+	// BackendMySQL keeps the log in a MySQL or MariaDB database (Tessera's
+	// storage/mysql driver): any number of replicas of one site append to
+	// one log, each entry sequenced once inside a database transaction.
+	BackendMySQL = "mysql"
+)
+
+// MySQLMinCheckpointInterval is the MySQL driver's shortest checkpoint
+// interval, and the default for that backend.
+const MySQLMinCheckpointInterval = time.Second
+
+// mysqlSchema is storage/mysql/schema.sql of Tessera v1.0.4, which the driver
+// expects to exist but does not create. Every statement is idempotent, so
+// replicas starting together may all apply it.
+//
+//go:embed mysql_schema.sql
+var mysqlSchema string
+
+// backend is an opened storage driver with what Log needs beside Tessera.
+type backend struct {
+	driver tessera.Driver
+	// probe reports why the storage cannot take records now (Ready).
+	probe func(ctx context.Context) error
+	close func() error
+	// where names the storage for errors and logs, without secrets.
+	where string
+}
+
+func openBackend(ctx context.Context, o Options) (*backend, error) {
+	switch o.Backend {
+	case BackendPOSIX:
+		logDir := filepath.Join(o.DataDir, LogDir)
+		if err := os.MkdirAll(logDir, 0o700); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		if err := probeWritable(logDir); err != nil {
+			return nil, fmt.Errorf("%w: %s is not writable: %w", ErrUnavailable, logDir, err)
+		}
+		driver, err := posix.New(ctx, posix.Config{Path: logDir})
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		probe := func(context.Context) error {
+			if err := probeWritable(logDir); err != nil {
+				return fmt.Errorf("%w: %s is not writable: %w", ErrUnavailable, logDir, err)
+			}
+			return nil
+		}
+		return &backend{driver: driver, probe: probe, close: func() error { return nil }, where: logDir}, nil
+	case BackendMySQL:
+		cfg, err := mysql.ParseDSN(o.DSN)
+		if err != nil {
+			return nil, fmt.Errorf("audit: DSN: %w", err) // the error names no password
+		}
+		where := redactedDSN(cfg)
+		db, err := sql.Open("mysql", cfg.FormatDSN())
+		if err != nil {
+			return nil, fmt.Errorf("audit: DSN: %w", err)
+		}
+		// Tessera holds one transaction per batch and one per checkpoint; a
+		// small pool is enough and keeps many replicas under max_connections.
+		db.SetMaxOpenConns(16)
+		db.SetMaxIdleConns(8)
+		db.SetConnMaxLifetime(5 * time.Minute)
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := applyMySQLSchema(pctx, db); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("%w: mysql %s: %w", ErrUnavailable, where, err)
+		}
+		driver, err := tmysql.New(pctx, db)
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("%w: mysql %s: %w", ErrUnavailable, where, err)
+		}
+		probe := func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			if err := db.PingContext(ctx); err != nil {
+				return fmt.Errorf("%w: mysql %s: %w", ErrUnavailable, where, err)
+			}
+			return nil
+		}
+		return &backend{driver: driver, probe: probe, close: db.Close, where: "mysql " + where}, nil
+	default:
+		return nil, fmt.Errorf("audit: unknown backend %q (want %s or %s)", o.Backend, BackendPOSIX, BackendMySQL)
+	}
+}
+
+func applyMySQLSchema(ctx context.Context, db *sql.DB) error {
+	for _, stmt := range strings.Split(mysqlSchema, ";") {
+		var lines []string
+		for _, l := range strings.Split(stmt, "\n") {
+			if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "--") {
+				lines = append(lines, l)
+			}
+		}
+		if len(lines) == 0 {
+			continue
+		}
+		if _, err := db.ExecContext(ctx, strings.Join(lines, "\n")); err != nil {
+			return fmt.Errorf("create schema: %w", err)
+		}
+	}
+	return nil
+}
+
+// redactedDSN is the DSN without its password, safe to log.
+func redactedDSN(cfg *mysql.Config) string {
+	c := cfg.Clone()
+	if c.Passwd != "" {
+		c.Passwd = "xxxxx"
+	}
+	return c.FormatDSN()
+}
+
+// checkSharedKey refuses to append to a log whose published checkpoint this
+// replica's log key cannot verify: replicas of one site must share log.key
+// (and the record signing key), or an auditor would find checkpoints of two
+// logs interleaved under one name.
+func checkSharedKey(ctx context.Context, r tessera.LogReader, l *Log, where string) error {
+	raw, err := r.ReadCheckpoint(ctx)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // a new log
+	} else if err != nil {
+		return fmt.Errorf("%w: %s: read checkpoint: %w", ErrUnavailable, where, err)
+	}
+	if _, err := ParseCheckpoint(raw, l.noteV); err != nil {
+		origin := "?"
+		if cp, perr := PeekCheckpoint(raw); perr == nil {
+			origin = cp.Origin
+		}
+		return fmt.Errorf("audit: the log in %s (origin %q) is not signed by this replica's log key (origin %q): replicas of one log must share %s and %s (copy them from the first replica's data directory): %w",
+			where, origin, l.origin, LogKeyFile, SigningKeyFile, err)
+	}
+	return nil
+}
