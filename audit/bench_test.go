@@ -49,7 +49,7 @@ func benchRecord(i int) *Record {
 //	go test -run '^$' -bench BenchmarkAppend -benchtime 20000x ./audit/
 func BenchmarkAppend(b *testing.B) {
 	for _, mode := range []string{"journal", "direct"} {
-		for _, writers := range []int{1, 16, 256} {
+		for _, writers := range []int{1, 16, 256, 1024} {
 			benchmarkAppend(b, mode, writers)
 		}
 	}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -30,7 +32,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var bodies, headers listFlag
-	var levels string
+	var levels, caCert, clientCert, clientKey string
 	fs.StringVar(&o.cfg.URL, "url", "", "target URL (required)")
 	fs.StringVar(&o.cfg.Method, "method", http.MethodPost, "HTTP method")
 	fs.Var(&bodies, "body", "request body file; repeat for several bodies, sent round-robin")
@@ -48,6 +50,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.json, "json", false, "print one JSON object per run instead of a table")
 	fs.BoolVar(&o.findSaturation, "find-saturation", false, "closed loop at each -levels concurrency; report the best throughput")
 	fs.StringVar(&levels, "levels", "1,2,4,8,16,32,64", "concurrency levels for -find-saturation")
+	fs.StringVar(&caCert, "cacert", "", "https: PEM CA certificate(s) to trust instead of the system's (e.g. the webhook's CA)")
+	fs.StringVar(&clientCert, "cert", "", "https: PEM client certificate for mTLS (with -key)")
+	fs.StringVar(&clientKey, "key", "", "https: PEM private key of -cert")
 	if err := fs.Parse(args[1:]); err != nil {
 		return o, err
 	}
@@ -64,6 +69,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		}
 		o.cfg.Bodies = append(o.cfg.Bodies, b)
 	}
+	tlsCfg, err := tlsConfig(caCert, clientCert, clientKey)
+	if err != nil {
+		return o, err
+	}
+	o.cfg.TLS = tlsCfg
 	o.cfg.Header = http.Header{}
 	for _, h := range headers {
 		name, value, ok := strings.Cut(h, ":")
@@ -88,4 +98,34 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, err
 	}
 	return o, nil
+}
+
+// tlsConfig builds the client's TLS settings from the flags; nil means Go's
+// defaults (the system's roots, no client certificate).
+func tlsConfig(caCert, clientCert, clientKey string) (*tls.Config, error) {
+	if caCert == "" && clientCert == "" && clientKey == "" {
+		return nil, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caCert != "" {
+		pemBytes, err := os.ReadFile(caCert)
+		if err != nil {
+			return nil, fmt.Errorf("-cacert: %w", err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pemBytes) {
+			return nil, fmt.Errorf("-cacert %s: no PEM certificate in it", caCert)
+		}
+	}
+	if (clientCert == "") != (clientKey == "") {
+		return nil, errors.New("-cert and -key go together")
+	}
+	if clientCert != "" {
+		pair, err := tls.LoadX509KeyPair(clientCert, clientKey)
+		if err != nil {
+			return nil, fmt.Errorf("-cert/-key: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	return cfg, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,6 +38,9 @@ type Config struct {
 	MaxRequests    int64
 	CheckJSONField string
 	Label          string
+
+	// TLS configures https targets (nil: Go's defaults).
+	TLS *tls.Config
 
 	client *http.Client // shared by the runs of a sweep, so warm connections are reused
 }
@@ -88,6 +92,7 @@ func (c *Config) newClient(conns int) *http.Client {
 			MaxIdleConnsPerHost: conns,
 			IdleConnTimeout:     90 * time.Second,
 			DisableCompression:  true,
+			TLSClientConfig:     c.TLS,
 		},
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -229,9 +230,43 @@ func TestFlags(t *testing.T) {
 		{"-url", "http://x", "-find-saturation", "-levels", "1,x"},
 		{"-url", "http://x", "-body", "/nonexistent"},
 		{"-url", "http://x", "-H", "no-colon"},
+		{"-url", "https://x", "-cacert", "/nonexistent"},
+		{"-url", "https://x", "-cacert", "main_test.go"}, // no PEM in it
+		{"-url", "https://x", "-cert", "c.pem"},          // -key missing
 	} {
 		if _, err := parseFlags(append([]string{"loadgen"}, args...), io.Discard); err == nil {
 			t.Errorf("parseFlags(%q): want an error", args)
+		}
+	}
+}
+
+// TestHTTPS: an https target with its CA given by -cacert (a webhook's
+// self-signed CA); without it the certificate is not trusted.
+func TestHTTPS(t *testing.T) {
+	srv := httptest.NewTLSServer(&decisionServer{})
+	defer srv.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, trusted := range []bool{true, false} {
+		args := []string{"loadgen", "-url", srv.URL, "-concurrency", "2", "-duration", "200ms"}
+		if trusted {
+			args = append(args, "-cacert", ca)
+		}
+		o, err := parseFlags(args, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := Run(context.Background(), o.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if trusted && (r.OK == 0 || r.Errors > 0) {
+			t.Errorf("with -cacert: %d ok, %d errors", r.OK, r.Errors)
+		}
+		if !trusted && r.OK > 0 {
+			t.Errorf("without -cacert, an untrusted certificate was accepted (%d ok)", r.OK)
 		}
 	}
 }
