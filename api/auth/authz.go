@@ -1,0 +1,486 @@
+package auth
+
+import (
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	cedar "github.com/cedar-policy/cedar-go"
+	xast "github.com/cedar-policy/cedar-go/x/exp/ast"
+	"github.com/cedar-policy/cedar-go/x/exp/schema"
+	"github.com/cedar-policy/cedar-go/x/exp/schema/validate"
+
+	"github.com/sovereign-engine/sovereign/engine"
+	"github.com/sovereign-engine/sovereign/policies"
+)
+
+// Cedar entity types of the schema (policies/authz/schema.cedarschema).
+const (
+	TypePrincipal cedar.EntityType = "Sovereign::Principal"
+	TypeTenant    cedar.EntityType = "Sovereign::Tenant"
+	TypeRole      cedar.EntityType = "Sovereign::Role"
+	TypeDataset   cedar.EntityType = "Sovereign::Dataset"
+	TypeWorkload  cedar.EntityType = "Sovereign::Workload"
+	TypeSite      cedar.EntityType = "Sovereign::Site"
+	TypeLog       cedar.EntityType = "Sovereign::Log"
+	TypeBundle    cedar.EntityType = "Sovereign::Bundle"
+	TypeInventory cedar.EntityType = "Sovereign::Inventory"
+	typeAction    cedar.EntityType = "Sovereign::Action"
+)
+
+// Actions a request asks for.
+const (
+	ActionDecide         = "decide"
+	ActionAdmit          = "admit"
+	ActionAuditRead      = "audit.read"
+	ActionReportExport   = "report.export"
+	ActionBundleRead     = "bundle.read"
+	ActionBundlePublish  = "bundle.publish"
+	ActionInventoryRead  = "inventory.read"
+	ActionInventoryWrite = "inventory.write"
+	ActionOverride       = "override"
+)
+
+// Actions lists every action, in a stable order.
+var Actions = []string{ActionDecide, ActionAdmit, ActionAuditRead, ActionReportExport, ActionBundleRead,
+	ActionBundlePublish, ActionInventoryRead, ActionInventoryWrite, ActionOverride}
+
+// BundleDataKey is where a policy bundle carries its Cedar documents: the data
+// document data.authz = {"schema": "<schema text>", "policies": {"<file>.cedar":
+// "<policy text>"}}, which `sovereign bundle build` makes from authz/*.cedar.
+const BundleDataKey = "authz"
+
+// SchemaFile is the schema's file name under authz/.
+const SchemaFile = "schema.cedarschema"
+
+// Documents are the Cedar sources of a policy set: the schema and the policy
+// files by name.
+type Documents struct {
+	Schema   string            `json:"schema"`
+	Policies map[string]string `json:"policies"`
+}
+
+// PolicySet is a Cedar policy set that passed strict schema validation. It is
+// immutable.
+type PolicySet struct {
+	set    *cedar.PolicySet
+	ids    []string
+	Source string // "builtin" or "bundle"
+}
+
+// IDs lists the policies by @id.
+func (p *PolicySet) IDs() []string { return slices.Clone(p.ids) }
+
+// ValidationError is a policy set refused at load: every problem, with the
+// file and policy it is in.
+type ValidationError struct {
+	Problems []string
+}
+
+func (e *ValidationError) Error() string {
+	return fmt.Sprintf("authz policies do not validate against the schema (%d problems): %s", len(e.Problems), strings.Join(e.Problems, "; "))
+}
+
+// Compile parses the schema and the policies and validates every policy
+// against the schema in strict mode. Each policy needs a unique @id
+// annotation. A set with any problem is refused as a whole.
+func Compile(docs Documents, source string) (*PolicySet, error) {
+	var problems []string
+	if strings.TrimSpace(docs.Schema) == "" {
+		return nil, &ValidationError{Problems: []string{SchemaFile + ": the schema is missing or empty"}}
+	}
+	var s schema.Schema
+	s.SetFilename(SchemaFile)
+	if err := s.UnmarshalCedar([]byte(docs.Schema)); err != nil {
+		return nil, &ValidationError{Problems: []string{SchemaFile + ": " + err.Error()}}
+	}
+	resolved, err := s.Resolve()
+	if err != nil {
+		return nil, &ValidationError{Problems: []string{SchemaFile + ": " + err.Error()}}
+	}
+	v := validate.New(resolved, validate.WithStrict())
+	set := cedar.NewPolicySet()
+	var ids []string
+	names := make([]string, 0, len(docs.Policies))
+	for name := range docs.Policies {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if !strings.HasSuffix(name, ".cedar") || strings.Contains(name, "/") {
+			problems = append(problems, fmt.Sprintf("%s: a policy file is named <name>.cedar, without a directory", name))
+			continue
+		}
+		list, err := cedar.NewPolicyListFromBytes(name, []byte(docs.Policies[name]))
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %v", name, err))
+			continue
+		}
+		for _, p := range list {
+			pos := p.Position()
+			at := fmt.Sprintf("%s:%d", name, pos.Line)
+			id, ok := p.Annotations()["id"]
+			if !ok || id == "" {
+				problems = append(problems, at+": the policy has no @id(\"...\") annotation")
+				continue
+			}
+			if !set.Add(cedar.PolicyID(id), p) {
+				problems = append(problems, fmt.Sprintf("%s: @id(%q) is used twice", at, id))
+				continue
+			}
+			ids = append(ids, string(id))
+			if err := v.Policy(string(id), (*xast.Policy)(p.AST())); err != nil {
+				problems = append(problems, fmt.Sprintf("%s: %v", at, err))
+			}
+		}
+	}
+	if len(ids) == 0 && len(problems) == 0 {
+		problems = append(problems, "no policies: give at least one authz/*.cedar file (an empty set would deny everything)")
+	}
+	if len(problems) > 0 {
+		return nil, &ValidationError{Problems: problems}
+	}
+	return &PolicySet{set: set, ids: ids, Source: source}, nil
+}
+
+// DocumentsFromFS reads schema.cedarschema and every *.cedar file at the root
+// of fsys.
+func DocumentsFromFS(fsys fs.FS) (Documents, error) {
+	docs := Documents{Policies: map[string]string{}}
+	b, err := fs.ReadFile(fsys, SchemaFile)
+	if err != nil {
+		return docs, fmt.Errorf("authz: %w", err)
+	}
+	docs.Schema = string(b)
+	files, err := fs.Glob(fsys, "*.cedar")
+	if err != nil {
+		return docs, fmt.Errorf("authz: %w", err)
+	}
+	for _, f := range files {
+		b, err := fs.ReadFile(fsys, f)
+		if err != nil {
+			return docs, fmt.Errorf("authz: %w", err)
+		}
+		docs.Policies[path.Base(f)] = string(b)
+	}
+	return docs, nil
+}
+
+// DocumentsFromBundle returns the Cedar documents a policy bundle carries
+// under data.authz; ok is false when it carries none.
+func DocumentsFromBundle(data map[string]any) (docs Documents, ok bool, err error) {
+	raw, ok := data[BundleDataKey]
+	if !ok {
+		return docs, false, nil
+	}
+	b, err := json.Marshal(raw)
+	if err != nil {
+		return docs, true, fmt.Errorf("bundle data.%s: %w", BundleDataKey, err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&docs); err != nil {
+		return docs, true, fmt.Errorf("bundle data.%s: want {\"schema\": string, \"policies\": {\"<name>.cedar\": string}}: %w", BundleDataKey, err)
+	}
+	return docs, true, nil
+}
+
+var (
+	builtinOnce sync.Once
+	builtinSet  *PolicySet
+	builtinErr  error
+)
+
+// Builtin is the policy set built into the binary (policies/authz).
+func Builtin() (*PolicySet, error) {
+	builtinOnce.Do(func() {
+		sub, err := fs.Sub(policies.Authz, "authz")
+		if err != nil {
+			builtinErr = err
+			return
+		}
+		docs, err := DocumentsFromFS(sub)
+		if err != nil {
+			builtinErr = err
+			return
+		}
+		builtinSet, builtinErr = Compile(docs, "builtin")
+	})
+	return builtinSet, builtinErr
+}
+
+// ForPolicy returns the policy set a policy bundle carries, validated, or the
+// built-in set when it carries none. A bundle whose set does not validate is
+// an error: the bundle is refused as a whole.
+func ForPolicy(p *engine.Policy) (*PolicySet, error) {
+	docs, ok, err := DocumentsFromBundle(p.Data())
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return Builtin()
+	}
+	return Compile(docs, "bundle")
+}
+
+// CheckBundle is the activation check of a policy bundle: an error refuses it.
+func CheckBundle(p *engine.Policy) error {
+	_, err := ForPolicy(p)
+	return err
+}
+
+// Resource is what a request touches. Inline entities (a dataset given in the
+// request body) carry their own Entity; others are looked up in the inventory.
+type Resource struct {
+	UID    cedar.EntityUID
+	Inline *cedar.Entity
+}
+
+// Ref makes a Resource of an entity looked up in the inventory (or the
+// service's own entities).
+func Ref(t cedar.EntityType, id string) Resource {
+	return Resource{UID: cedar.NewEntityUID(t, cedar.String(id))}
+}
+
+// InlineDataset makes a Resource of a dataset given in a request body: it is
+// not the inventory's, so it is named apart ("inline:<id>").
+func InlineDataset(d *engine.Dataset) Resource {
+	e := datasetEntity("inline:"+d.ID, d)
+	return Resource{UID: e.UID, Inline: &e}
+}
+
+// InlineWorkload makes a Resource of a workload given in a request body.
+func InlineWorkload(w *engine.Workload) Resource {
+	e := workloadEntity("inline:"+w.ID, w)
+	return Resource{UID: e.UID, Inline: &e}
+}
+
+// Decision is the outcome of one authorization.
+type Decision struct {
+	Allowed bool
+	// Policies are the @ids that decided: the permits that allowed, or the
+	// forbids that denied (none when nothing permitted).
+	Policies []string
+	// Errors are policies that failed to evaluate. Any error is a deny:
+	// cedar-go skips an erroring policy, which could turn a forbid into an
+	// allow.
+	Errors []string
+}
+
+// Reason says why a request was denied, for the caller and the audit record.
+func (d Decision) Reason() string {
+	switch {
+	case d.Allowed:
+		return ""
+	case len(d.Errors) > 0:
+		return "a policy failed to evaluate (" + strings.Join(d.Errors, "; ") + "): denied"
+	case len(d.Policies) > 0:
+		return "forbidden by " + strings.Join(d.Policies, ", ")
+	default:
+		return "no policy permits it"
+	}
+}
+
+// Authorizer decides with the policy set of the engine's active bundle over the
+// entities of its active inventory. Both are derived once per activation and
+// swapped atomically: a request sees one policy set from start to end.
+type Authorizer struct {
+	eng *engine.Engine
+
+	mu       sync.Mutex // one rebuild at a time
+	policies atomic.Pointer[policyCache]
+	entities atomic.Pointer[entityCache]
+}
+
+type policyCache struct {
+	policy *engine.Policy
+	set    *PolicySet
+	err    error
+}
+
+type entityCache struct {
+	inv *engine.Inventory
+	m   cedar.EntityMap
+}
+
+// NewAuthorizer checks that the engine's active bundle has a valid policy set.
+func NewAuthorizer(eng *engine.Engine) (*Authorizer, error) {
+	a := &Authorizer{eng: eng}
+	if _, err := a.policySet(); err != nil {
+		return nil, err
+	}
+	a.entityMap()
+	return a, nil
+}
+
+// PolicySet returns the policy set in force.
+func (a *Authorizer) PolicySet() (*PolicySet, error) { return a.policySet() }
+
+func (a *Authorizer) policySet() (*PolicySet, error) {
+	p := a.eng.Policy()
+	if c := a.policies.Load(); c != nil && c.policy == p {
+		return c.set, c.err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if c := a.policies.Load(); c != nil && c.policy == p {
+		return c.set, c.err
+	}
+	set, err := ForPolicy(p)
+	a.policies.Store(&policyCache{policy: p, set: set, err: err})
+	return set, err
+}
+
+func (a *Authorizer) entityMap() cedar.EntityMap {
+	inv := a.eng.Inventory()
+	if c := a.entities.Load(); c != nil && c.inv == inv {
+		return c.m
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if c := a.entities.Load(); c != nil && c.inv == inv {
+		return c.m
+	}
+	m := InventoryEntities(inv)
+	a.entities.Store(&entityCache{inv: inv, m: m})
+	return m
+}
+
+// Authorize decides whether id may do action on every one of resources; the
+// first resource refused decides. context is the request's Cedar context
+// (nil for none).
+func (a *Authorizer) Authorize(id *Identity, action string, context cedar.RecordMap, resources ...Resource) Decision {
+	set, err := a.policySet()
+	if err != nil {
+		// Unreachable for an activated bundle (it was checked), but never an
+		// allow.
+		return Decision{Errors: []string{"the policy set is not valid: " + err.Error()}}
+	}
+	if len(resources) == 0 {
+		return Decision{Errors: []string{"no resource to authorize"}}
+	}
+	base := a.entityMap()
+	principal := principalEntity(id)
+	req := cedar.Request{
+		Principal: principal.UID,
+		Action:    cedar.NewEntityUID(typeAction, cedar.String(action)),
+		Context:   cedar.NewRecord(context),
+	}
+	var allowed Decision
+	for _, r := range resources {
+		req.Resource = r.UID
+		d := decide(set.set, layered{principal: principal, inline: r.Inline, base: base}, req)
+		if !d.Allowed {
+			return d
+		}
+		allowed.Policies = append(allowed.Policies, d.Policies...)
+	}
+	allowed.Allowed = true
+	return allowed
+}
+
+// decide runs one Cedar authorization; an evaluation error is a deny.
+func decide(set *cedar.PolicySet, entities cedar.EntityGetter, req cedar.Request) Decision {
+	dec, diag := cedar.Authorize(set, entities, req)
+	d := Decision{Allowed: dec == cedar.Allow && len(diag.Errors) == 0}
+	for _, r := range diag.Reasons {
+		d.Policies = append(d.Policies, string(r.PolicyID))
+	}
+	for _, e := range diag.Errors {
+		d.Errors = append(d.Errors, fmt.Sprintf("%s: %s", e.PolicyID, e.Message))
+	}
+	if len(d.Errors) > 0 {
+		d.Policies = nil
+	}
+	return d
+}
+
+// layered looks an entity up in the request's own entities first (the
+// principal, an inline resource), then in the inventory's.
+type layered struct {
+	principal cedar.Entity
+	inline    *cedar.Entity
+	base      cedar.EntityMap
+}
+
+func (l layered) Get(uid cedar.EntityUID) (cedar.Entity, bool) {
+	if uid == l.principal.UID {
+		return l.principal, true
+	}
+	if l.inline != nil && uid == l.inline.UID {
+		return *l.inline, true
+	}
+	e, ok := l.base[uid]
+	return e, ok
+}
+
+func principalEntity(id *Identity) cedar.Entity {
+	parents := make([]cedar.EntityUID, 0, len(id.Roles)+1)
+	for _, r := range id.Roles {
+		parents = append(parents, cedar.NewEntityUID(TypeRole, cedar.String(r)))
+	}
+	attrs := cedar.RecordMap{}
+	if id.Tenant != "" {
+		t := cedar.NewEntityUID(TypeTenant, cedar.String(id.Tenant))
+		parents = append(parents, t)
+		attrs["tenant"] = t
+	}
+	return cedar.Entity{UID: id.UID(), Parents: cedar.NewEntityUIDSet(parents...), Attributes: cedar.NewRecord(attrs)}
+}
+
+// InventoryEntities makes the Cedar entities of an inventory: its tenants,
+// datasets (members of their tenant), workloads and sites.
+func InventoryEntities(inv *engine.Inventory) cedar.EntityMap {
+	m := make(cedar.EntityMap, len(inv.Datasets)+len(inv.Workloads)+len(inv.Sites)+8)
+	tenant := func(t string) {
+		if t == "" {
+			return
+		}
+		uid := cedar.NewEntityUID(TypeTenant, cedar.String(t))
+		if _, ok := m[uid]; !ok {
+			m[uid] = cedar.Entity{UID: uid}
+		}
+	}
+	for id, d := range inv.Datasets {
+		tenant(d.Tenant)
+		e := datasetEntity(id, &d)
+		m[e.UID] = e
+	}
+	for id, w := range inv.Workloads {
+		tenant(w.Tenant)
+		e := workloadEntity(id, &w)
+		m[e.UID] = e
+	}
+	for id := range inv.Sites {
+		uid := cedar.NewEntityUID(TypeSite, cedar.String(id))
+		m[uid] = cedar.Entity{UID: uid}
+	}
+	return m
+}
+
+func datasetEntity(id string, d *engine.Dataset) cedar.Entity {
+	var parents []cedar.EntityUID
+	if d.Tenant != "" {
+		parents = append(parents, cedar.NewEntityUID(TypeTenant, cedar.String(d.Tenant)))
+	}
+	return cedar.Entity{
+		UID:        cedar.NewEntityUID(TypeDataset, cedar.String(id)),
+		Parents:    cedar.NewEntityUIDSet(parents...),
+		Attributes: cedar.NewRecord(cedar.RecordMap{"classification": cedar.String(d.Classification)}),
+	}
+}
+
+func workloadEntity(id string, w *engine.Workload) cedar.Entity {
+	var parents []cedar.EntityUID
+	if w.Tenant != "" {
+		parents = append(parents, cedar.NewEntityUID(TypeTenant, cedar.String(w.Tenant)))
+	}
+	return cedar.Entity{UID: cedar.NewEntityUID(TypeWorkload, cedar.String(id)), Parents: cedar.NewEntityUIDSet(parents...)}
+}
+
