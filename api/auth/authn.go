@@ -193,4 +193,3 @@ func (a *Authenticator) certificate(chain []*x509.Certificate) (*Identity, error
 	}
 	return nil, &AuthError{ReasonUnknown, "client certificate subject " + strconv.Quote(leaf.Subject.String()) + " is not configured"}
 }
-

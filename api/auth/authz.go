@@ -483,4 +483,3 @@ func workloadEntity(id string, w *engine.Workload) cedar.Entity {
 	}
 	return cedar.Entity{UID: cedar.NewEntityUID(TypeWorkload, cedar.String(id)), Parents: cedar.NewEntityUIDSet(parents...)}
 }
-
