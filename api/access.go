@@ -75,8 +75,8 @@ func admissionSite(s *Server, _ *gin.Context) auth.Resource {
 // handlerAuthorized lists the routes that authorize in their handler, once
 // the body names what they touch.
 var handlerAuthorized = map[string]bool{
-	"POST /v1/decisions/placement":     true,
-	"POST /v1/decisions/transfer":      true,
+	"POST /v1/decisions/placement":    true,
+	"POST /v1/decisions/transfer":     true,
 	"POST /v1/decisions/:id/override": true,
 }
 
@@ -300,4 +300,3 @@ func (s *Server) checkListener(ln net.Listener) error {
 	}
 	return nil
 }
-

@@ -251,4 +251,3 @@ func resourceUIDs(rs []auth.Resource) []string {
 	}
 	return out
 }
-
