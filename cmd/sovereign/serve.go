@@ -38,6 +38,9 @@ type serveOptions struct {
 	tlsCert         string
 	tlsKey          string
 
+	// authentication (docs/authz.md)
+	authConfig string
+
 	// policy distribution (serve_bundles.go)
 	bundleOpts bundleOptions
 }
@@ -72,6 +75,7 @@ func newServeCmd() *cobra.Command {
 	f.StringVar(&o.admissionConfig, "admission-config", "", "admission webhook: YAML file of spanned sites, namespace defaults and modes (enforce|warn|dryrun), exempt namespaces")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate, reloaded when the file changes (with --tls-key)")
 	f.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert, reloaded when the file changes")
+	f.StringVar(&o.authConfig, "auth-config", "", "YAML file of bearer tokens (as SHA-256) and client certificates mapped to principals, tenants and roles (docs/authz.md); without it the service listens on loopback only, unauthenticated (env SOVEREIGN_AUTH_CONFIG)")
 	addBundleFlags(f, &o.bundleOpts)
 	return cmd
 }
@@ -125,6 +129,10 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger) error {
 	}
 	go watchInventory(ctx, o.inventory, o.bundleOpts.inventoryPoll, eng, auditLog, logger)
 
+	authn, err := loadAuth(o.authConfig, logger)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	admission, err := api.LoadAdmissionConfig(o.admissionConfig, o.clusterSite, o.regionLabel)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -139,6 +147,7 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger) error {
 		Admission:       admission,
 		BundleStatus:    rt.status,
 		ServeBundlesDir: o.bundleOpts.serveDir,
+		Auth:            authn,
 	})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -147,7 +156,11 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	tln, err := api.ListenTLS(ln, o.tlsCert, o.tlsKey, logger)
+	if authn == nil && !isLoopbackAddr(ln.Addr()) {
+		ln.Close()
+		return fmt.Errorf("serve: %w: refusing to listen on %s; give --auth-config or --addr 127.0.0.1:PORT", api.ErrNoCredentialsOffLoopback, ln.Addr())
+	}
+	tln, err := api.ListenTLSClientAuth(ln, o.tlsCert, o.tlsKey, authn != nil && authn.RequestsClientCertificates(), logger)
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("serve: %w", err)

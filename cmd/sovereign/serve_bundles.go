@@ -11,6 +11,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/bundle"
 	"github.com/spf13/pflag"
 
+	"github.com/sovereign-engine/sovereign/api/auth"
 	"github.com/sovereign-engine/sovereign/audit"
 	"github.com/sovereign-engine/sovereign/bundles"
 	"github.com/sovereign-engine/sovereign/engine"
@@ -61,6 +62,9 @@ func startPolicy(ctx context.Context, o serveOptions, inv *engine.Inventory, l *
 		if err != nil {
 			return nil, err
 		}
+		if err := auth.CheckBundle(p); err != nil {
+			return nil, err
+		}
 		eng, err := engine.New(ctx, p, inv)
 		if err != nil {
 			return nil, err
@@ -86,6 +90,11 @@ func startPolicy(ctx context.Context, o serveOptions, inv *engine.Inventory, l *
 		p, err := engine.CompilePolicy(b)
 		if err != nil {
 			return "", "", err
+		}
+		// The bundle's Cedar authorization policies (data.authz) must
+		// validate against their schema, or the whole bundle is refused.
+		if err := auth.CheckBundle(p); err != nil {
+			return p.Revision, p.Digest, err
 		}
 		if err := testBundleIsolated(ctx, b, o.bundleOpts.testTimeout); err != nil {
 			return p.Revision, p.Digest, err
