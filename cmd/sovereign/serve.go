@@ -84,6 +84,14 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger) error {
 	if o.inventory == "" {
 		return errors.New("serve: --inventory is required (or SOVEREIGN_INVENTORY)")
 	}
+	// Credentials first: without them nothing is opened on a public address.
+	authn, err := loadAuth(o.authConfig, logger)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	if authn == nil && !loopbackHost(o.addr) {
+		return fmt.Errorf("serve: %w: refusing to listen on %s; give --auth-config, or --addr 127.0.0.1:PORT", api.ErrNoCredentialsOffLoopback, o.addr)
+	}
 	if _, set := os.LookupEnv("GOGC"); !set && o.gcPercent != 0 {
 		debug.SetGCPercent(o.gcPercent)
 	}
@@ -129,10 +137,6 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger) error {
 	}
 	go watchInventory(ctx, o.inventory, o.bundleOpts.inventoryPoll, eng, auditLog, logger)
 
-	authn, err := loadAuth(o.authConfig, logger)
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
 	admission, err := api.LoadAdmissionConfig(o.admissionConfig, o.clusterSite, o.regionLabel)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)

@@ -39,3 +39,17 @@ func isLoopbackAddr(addr net.Addr) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
+
+// loopbackHost reports whether a --addr names a loopback host: a loopback IP
+// or "localhost". An empty host (":8181") means every interface.
+func loopbackHost(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
