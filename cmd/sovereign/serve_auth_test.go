@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestServeWithoutCredentialsListensOnLoopbackOnly(t *testing.T) {
@@ -73,5 +74,64 @@ func TestServeWithTokens(t *testing.T) {
 	}
 	if strings.Contains(s.stderr.String(), "s3cr3t") {
 		t.Error("the token appears in the server's log")
+	}
+}
+
+// TestBundleWithInvalidAuthzIsRefused: a bundle's Cedar policies travel with
+// it (bundle build packs authz/*.cedar); a new bundle whose policies do not
+// validate against the schema is refused like one whose Rego does not compile,
+// and the last good bundle, with its policies, stays in force.
+func TestBundleWithInvalidAuthzIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	if err := os.CopyFS(src, os.DirFS("../../policies")); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range []string{"*.go", "internal"} {
+		m, _ := filepath.Glob(filepath.Join(src, g))
+		for _, f := range m {
+			os.RemoveAll(f)
+		}
+	}
+	published := filepath.Join(dir, "policy.tar.gz")
+	build := func(revision string) {
+		t.Helper()
+		tmp := filepath.Join(dir, revision+".tar.gz")
+		if code, out, errs := runCLI(t, "", "bundle", "build", src, "-o", tmp, "--revision", revision); code != 0 {
+			t.Fatalf("bundle build: %s%s", out, errs)
+		}
+		if err := os.Rename(tmp, published); err != nil {
+			t.Fatal(err)
+		}
+	}
+	build("good")
+	s := startServer(t, filepath.Join(dir, "data"), "--bundle", published, "--bundle-unsigned", "--bundle-poll-interval", "100ms")
+	if st := getStatus(t, s.addr); st.ActiveRevision != "good" {
+		t.Fatalf("status %+v", st)
+	}
+	bad := `@id("typo") permit (principal, action == Sovereign::Action::"decide", resource) when { resource.owner == "acme" };`
+	if err := os.WriteFile(filepath.Join(src, "authz", "typo.cedar"), []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	build("bad-authz")
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st := getStatus(t, s.addr)
+		if st.Refusals > 0 {
+			if st.ActiveRevision != "good" || !strings.Contains(st.LastError, "typo.cedar") {
+				t.Fatalf("after a bundle with invalid authz: %+v", st)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the bundle with invalid authz was not refused: %+v\n%s", st, s.stderr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// And a server does not start on one.
+	out, err := exec.Command(binary, "serve", "--addr", freeAddr(t), "--inventory", demoInventory, "--data-dir", t.TempDir(),
+		"--bundle", published, "--bundle-unsigned").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "typo.cedar") {
+		t.Fatalf("serve on a bundle with invalid authz: %v\n%s", err, out)
 	}
 }
