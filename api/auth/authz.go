@@ -14,6 +14,7 @@ import (
 	cedar "github.com/cedar-policy/cedar-go"
 	xast "github.com/cedar-policy/cedar-go/x/exp/ast"
 	"github.com/cedar-policy/cedar-go/x/exp/schema"
+	"github.com/cedar-policy/cedar-go/x/exp/schema/resolved"
 	"github.com/cedar-policy/cedar-go/x/exp/schema/validate"
 
 	"github.com/sovereign-engine/sovereign/engine"
@@ -69,9 +70,22 @@ type Documents struct {
 // PolicySet is a Cedar policy set that passed strict schema validation. It is
 // immutable.
 type PolicySet struct {
-	set    *cedar.PolicySet
-	ids    []string
-	Source string // "builtin" or "bundle"
+	set *cedar.PolicySet
+	// byAction holds, per action of the schema, the policies whose action
+	// scope can match it: evaluating only those gives the same decision
+	// (a policy whose scope excludes the action is false) in less time.
+	byAction map[cedar.EntityUID]*cedar.PolicySet
+	ids      []string
+	Source   string // "builtin" or "bundle"
+}
+
+// forAction is the policies to evaluate for an action: its share, or all of
+// them for an action the schema does not declare.
+func (p *PolicySet) forAction(a cedar.EntityUID) *cedar.PolicySet {
+	if s, ok := p.byAction[a]; ok {
+		return s
+	}
+	return p.set
 }
 
 // IDs lists the policies by @id.
@@ -146,7 +160,51 @@ func Compile(docs Documents, source string) (*PolicySet, error) {
 	if len(problems) > 0 {
 		return nil, &ValidationError{Problems: problems}
 	}
-	return &PolicySet{set: set, ids: ids, Source: source}, nil
+	return &PolicySet{set: set, byAction: partitionByAction(set, resolved.Actions), ids: ids, Source: source}, nil
+}
+
+// partitionByAction gives each declared action the policies whose action
+// scope may match it. A scope naming an action or one of its groups (its
+// ancestors) may match; "all actions" always does. Keeping a policy that
+// cannot match is harmless, dropping one that can would not be, so anything
+// unexpected keeps the policy.
+func partitionByAction(set *cedar.PolicySet, actions map[cedar.EntityUID]resolved.Action) map[cedar.EntityUID]*cedar.PolicySet {
+	ancestors := func(a cedar.EntityUID) map[cedar.EntityUID]bool {
+		seen := map[cedar.EntityUID]bool{a: true}
+		queue := []cedar.EntityUID{a}
+		for len(queue) > 0 {
+			cur := queue[0]
+			queue = queue[1:]
+			for parent := range actions[cur].Entity.Parents.All() {
+				if !seen[parent] {
+					seen[parent] = true
+					queue = append(queue, parent)
+				}
+			}
+		}
+		return seen
+	}
+	out := make(map[cedar.EntityUID]*cedar.PolicySet, len(actions))
+	for a := range actions {
+		self := ancestors(a)
+		share := cedar.NewPolicySet()
+		for id, p := range set.All() {
+			keep := true
+			switch sc := (*xast.Policy)(p.AST()).Action.(type) {
+			case xast.ScopeTypeEq:
+				keep = self[sc.Entity]
+			case xast.ScopeTypeIn:
+				keep = self[sc.Entity]
+			case xast.ScopeTypeInSet:
+				keep = slices.ContainsFunc(sc.Entities, func(e cedar.EntityUID) bool { return self[e] })
+			}
+			if keep {
+				share.Add(id, p)
+			}
+		}
+		out[a] = share
+	}
+	return out
 }
 
 // DocumentsFromFS reads schema.cedarschema and every *.cedar file at the root
@@ -375,7 +433,7 @@ func (a *Authorizer) Authorize(id *Identity, action string, context cedar.Record
 	var allowed Decision
 	for _, r := range resources {
 		req.Resource = r.UID
-		d := decide(set.set, layered{principal: principal, inline: r.Inline, base: base}, req)
+		d := decide(set.forAction(req.Action), layered{principal: principal, inline: r.Inline, base: base}, req)
 		if !d.Allowed {
 			return d
 		}
@@ -398,6 +456,8 @@ func decide(set *cedar.PolicySet, entities cedar.EntityGetter, req cedar.Request
 	if len(d.Errors) > 0 {
 		d.Policies = nil
 	}
+	sort.Strings(d.Policies) // cedar-go visits policies in map order
+	sort.Strings(d.Errors)
 	return d
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -261,5 +262,58 @@ func TestTenantBoundary(t *testing.T) {
 				t.Errorf("allowed = %v, want %v (%s)", d.Allowed, tt.want, d.Reason())
 			}
 		})
+	}
+}
+
+// TestPartitionByActionIsExact: evaluating only an action's share of the
+// policies gives the decision the whole set gives, for every action,
+// including one reached through an action group.
+func TestPartitionByActionIsExact(t *testing.T) {
+	docs := benchPolicies(t)
+	docs.Schema = strings.Replace(docs.Schema, `action "audit.read" appliesTo`, `action readers;
+  action "audit.read" in [readers] appliesTo`, 1)
+	docs.Policies["group.cedar"] = `@id("group-read") permit (principal in Sovereign::Role::"reader", action in Sovereign::Action::"readers", resource);`
+	set, err := Compile(docs, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := testEngine(t, nil)
+	base := InventoryEntities(eng.Inventory())
+	ids := []*Identity{
+		{ID: "a", Roles: []string{"admin"}}, {ID: "b", Roles: []string{"auditor"}}, {ID: "c", Tenant: "acme", Roles: []string{"tenant"}},
+		{ID: "d", Tenant: "acme", Roles: []string{"break-glass"}}, {ID: "e", Roles: []string{"webhook"}}, {ID: "svc-0", Roles: []string{"guest-1"}},
+		{ID: "f", Roles: []string{"reader"}}, {ID: "g", Roles: []string{"site", "policy-publisher"}},
+	}
+	resources := []cedar.EntityUID{
+		cedar.NewEntityUID(TypeDataset, "customer-pii-eu"), cedar.NewEntityUID(TypeDataset, "patient-records-de"),
+		cedar.NewEntityUID(TypeWorkload, "billing-api"), cedar.NewEntityUID(TypeSite, "fra-1"), cedar.NewEntityUID(TypeLog, "audit"),
+		cedar.NewEntityUID(TypeBundle, "active"), cedar.NewEntityUID(TypeTenant, "acme"), cedar.NewEntityUID(TypeInventory, "active"),
+	}
+	ctx := cedar.NewRecord(cedar.RecordMap{"justification": cedar.String("because"), "expires_in_seconds": cedar.Long(60)})
+	allowed := 0
+	for _, id := range ids {
+		for _, a := range append(slices.Clone(Actions), "readers") {
+			for _, r := range resources {
+				req := cedar.Request{Principal: id.UID(), Action: cedar.NewEntityUID(typeAction, cedar.String(a)), Resource: r, Context: ctx}
+				ents := layered{principal: principalEntity(id), base: base}
+				whole, share := decide(set.set, ents, req), decide(set.forAction(req.Action), ents, req)
+				if whole.Allowed != share.Allowed || !slices.Equal(whole.Policies, share.Policies) {
+					t.Errorf("%s %s %s: whole set %+v, action share %+v", id.ID, a, r, whole, share)
+				}
+				if whole.Allowed {
+					allowed++
+				}
+			}
+		}
+	}
+	if allowed == 0 {
+		t.Fatal("nothing allowed: the comparison proves nothing")
+	}
+	readers := set.forAction(cedar.NewEntityUID(typeAction, ActionAuditRead))
+	if readers.Get("group-read") == nil {
+		t.Error("a policy on an action group is missing from its member's share")
+	}
+	if set.forAction(cedar.NewEntityUID(typeAction, ActionDecide)).Get("group-read") != nil {
+		t.Error("the decide share holds a policy scoped to another action")
 	}
 }
