@@ -1,9 +1,15 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
 
 	"github.com/sovereign-engine/sovereign/api/auth"
 )
@@ -52,4 +58,42 @@ func loopbackHost(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// bundleClient is the HTTP client of an http(s) --bundle: nil (the default
+// client) without a token file; with one, a client that sends the token, over
+// https or to a loopback address only (a token in clear on a network is a
+// token given away).
+func bundleClient(location, tokenFile string, longPoll time.Duration) (*http.Client, error) {
+	if tokenFile == "" {
+		return nil, nil
+	}
+	u, err := url.Parse(location)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, errors.New("--bundle-token-file applies to an http(s) --bundle")
+	}
+	if u.Scheme == "http" && !loopbackHost(u.Host) && u.Hostname() != "localhost" {
+		return nil, fmt.Errorf("--bundle-token-file: refusing to send a token over plain http to %s: use https", u.Host)
+	}
+	b, err := os.ReadFile(tokenFile)
+	if err != nil {
+		return nil, fmt.Errorf("--bundle-token-file: %w", err)
+	}
+	tok := strings.TrimSpace(string(b))
+	if tok == "" {
+		return nil, fmt.Errorf("--bundle-token-file %s is empty", tokenFile)
+	}
+	return &http.Client{Timeout: 30*time.Second + longPoll, Transport: bearerTransport{token: tok, base: http.DefaultTransport}}, nil
+}
+
+// bearerTransport adds the Authorization header to every request.
+type bearerTransport struct {
+	token string
+	base  http.RoundTripper
+}
+
+func (t bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+t.token)
+	return t.base.RoundTrip(r)
 }

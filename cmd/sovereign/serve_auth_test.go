@@ -135,3 +135,32 @@ func TestBundleWithInvalidAuthzIsRefused(t *testing.T) {
 		t.Fatalf("serve on a bundle with invalid authz: %v\n%s", err, out)
 	}
 }
+
+// TestSiteFetchesBundlesWithAToken: a control plane with --auth-config serves
+// bundles only to principals allowed bundle.read; a site sends its token from
+// --bundle-token-file.
+func TestSiteFetchesBundlesWithAToken(t *testing.T) {
+	dir := t.TempDir()
+	published := filepath.Join(dir, "published")
+	os.MkdirAll(published, 0o755)
+	if code, out, errs := runCLI(t, "", "bundle", "build", "../../policies", "-o", filepath.Join(published, "policy.tar.gz"), "--revision", "cp-1"); code != 0 {
+		t.Fatalf("bundle build: %s%s", out, errs)
+	}
+	sum := sha256.Sum256([]byte("site-token-fra-1"))
+	cfg := filepath.Join(dir, "auth.yaml")
+	os.WriteFile(cfg, []byte("tokens:\n  - {principal: site-fra-1, roles: [site], sha256: "+hex.EncodeToString(sum[:])+"}\n"), 0o600)
+	cp := startServer(t, filepath.Join(dir, "cp"), "--serve-bundles", published, "--auth-config", cfg)
+	url := "http://" + cp.addr + "/v1/bundles/policy.tar.gz"
+
+	out, err := exec.Command(binary, "serve", "--addr", freeAddr(t), "--inventory", demoInventory, "--data-dir", t.TempDir(),
+		"--bundle", url, "--bundle-unsigned").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "HTTP 401") {
+		t.Fatalf("a site without a token: %v\n%s", err, out)
+	}
+	tokenFile := filepath.Join(dir, "token")
+	os.WriteFile(tokenFile, []byte("site-token-fra-1\n"), 0o600)
+	site := startServer(t, filepath.Join(dir, "site"), "--bundle", url, "--bundle-unsigned", "--bundle-token-file", tokenFile)
+	if st := getStatus(t, site.addr); st.ActiveRevision != "cp-1" {
+		t.Fatalf("site status %+v", st)
+	}
+}

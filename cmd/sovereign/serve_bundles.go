@@ -26,6 +26,7 @@ type bundleOptions struct {
 	longPoll     time.Duration
 	testTimeout  time.Duration
 	serveDir     string
+	tokenFile    string // bearer token for an HTTP(S) --bundle (serve_auth.go)
 
 	inventoryPoll time.Duration
 }
@@ -38,6 +39,7 @@ func addBundleFlags(f *pflag.FlagSet, o *bundleOptions) {
 	f.DurationVar(&o.longPoll, "bundle-long-poll", 0, "for an HTTP --bundle: ask the server to hold each poll up to this long until the bundle changes (Prefer: wait)")
 	f.DurationVar(&o.testTimeout, "bundle-test-timeout", time.Minute, "how long a new bundle's own Rego tests may run before it is refused")
 	f.DurationVar(&o.inventoryPoll, "inventory-poll-interval", 10*time.Second, "how often the inventory directory is checked for changes (0: only on SIGHUP)")
+	f.StringVar(&o.tokenFile, "bundle-token-file", "", "file holding the bearer token sent to an http(s) --bundle (a control plane with --auth-config); https only, except to loopback")
 	f.StringVar(&o.serveDir, "serve-bundles", "", "control plane: serve the bundle files of this directory to sites at /v1/bundles/{name} (ETag, 304, long polling)")
 }
 
@@ -81,7 +83,11 @@ func startPolicy(ctx context.Context, o serveOptions, inv *engine.Inventory, l *
 	if err != nil {
 		return nil, err
 	}
-	src, err := bundles.NewSource(o.bundle, nil, o.bundleOpts.longPoll)
+	client, err := bundleClient(o.bundle, o.bundleOpts.tokenFile, o.bundleOpts.longPoll)
+	if err != nil {
+		return nil, err
+	}
+	src, err := bundles.NewSource(o.bundle, client, o.bundleOpts.longPoll)
 	if err != nil {
 		return nil, err
 	}
