@@ -24,7 +24,7 @@ type Identity struct {
 	// for service-wide callers (auditors, administrators, the webhook).
 	Tenant string
 	Roles  []string
-	// Method is "token" or "certificate".
+	// Method is "token", "certificate" or "anonymous".
 	Method string
 }
 
@@ -75,6 +75,7 @@ type Authenticator struct {
 	subject map[string]*Identity
 	spiffe  map[string]*Identity
 	roots   *x509.CertPool
+	anon    *Identity
 	now     func() time.Time
 }
 
@@ -98,6 +99,9 @@ func NewAuthenticator(c *Config) (*Authenticator, error) {
 		} else {
 			a.subject[cl.Subject] = id
 		}
+	}
+	if an := c.Anonymous; an != nil {
+		a.anon = &Identity{ID: an.Principal, Tenant: an.Tenant, Roles: slices.Clone(an.Roles), Method: "anonymous"}
 	}
 	if len(c.Clients) > 0 {
 		roots, err := c.ClientCAs()
@@ -125,6 +129,9 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Identity, error) {
 	}
 	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
 		return a.certificate(r.TLS.PeerCertificates)
+	}
+	if a.anon != nil {
+		return a.anon, nil
 	}
 	return nil, &AuthError{ReasonMissing, "authentication required: send Authorization: Bearer <token> or a client certificate"}
 }

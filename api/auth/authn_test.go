@@ -198,3 +198,24 @@ func TestClientCertificates(t *testing.T) {
 		})
 	}
 }
+
+// TestAnonymous: with anonymous configured, a request without credentials is
+// that principal; bad credentials are still refused, not downgraded.
+func TestAnonymous(t *testing.T) {
+	a, err := NewAuthenticator(&Config{
+		Tokens:    []TokenConfig{{Principal: "root", Roles: []string{"admin"}, SHA256: tokenHash("root-secret-token")}},
+		Anonymous: &AnonymousConfig{Principal: "kube-apiserver", Roles: []string{"webhook"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := http.NewRequest(http.MethodGet, "/", nil)
+	id, err := a.Authenticate(r)
+	if err != nil || id.ID != "kube-apiserver" || id.Method != "anonymous" {
+		t.Fatalf("no credentials: %+v %v", id, err)
+	}
+	r.Header.Set("Authorization", "Bearer wrong")
+	if _, err := a.Authenticate(r); err == nil {
+		t.Fatal("an unknown token fell back to the anonymous principal")
+	}
+}

@@ -39,6 +39,18 @@ type Config struct {
 	// chain to; required when Clients is not empty.
 	ClientCAFile string         `json:"client_ca_file,omitempty"`
 	Clients      []ClientConfig `json:"clients,omitempty"`
+	// Anonymous, when set, is who a request without any credential is:
+	// for a Kubernetes API server that cannot be given credentials for its
+	// webhooks (managed clusters), map it to a principal with the webhook
+	// role, which the policies let only admit. Unset: such a request is a 401.
+	Anonymous *AnonymousConfig `json:"anonymous,omitempty"`
+}
+
+// AnonymousConfig is the identity of callers that send no credential.
+type AnonymousConfig struct {
+	Principal string   `json:"principal"`
+	Tenant    string   `json:"tenant,omitempty"`
+	Roles     []string `json:"roles"`
 }
 
 // TokenConfig is one bearer token.
@@ -85,8 +97,10 @@ func LoadConfig(path string) (*Config, error) {
 	return &c, nil
 }
 
-// Empty reports whether no credential is configured.
-func (c *Config) Empty() bool { return c == nil || len(c.Tokens)+len(c.Clients) == 0 }
+// Empty reports whether no caller is configured at all.
+func (c *Config) Empty() bool {
+	return c == nil || (len(c.Tokens)+len(c.Clients) == 0 && c.Anonymous == nil)
+}
 
 func (c *Config) check() error {
 	var errs []error
@@ -156,6 +170,13 @@ func (c *Config) check() error {
 		checkIdentity(path, cl.Principal, cl.Tenant, cl.Roles)
 		samePrincipal(path, cl.principal(), cl.Tenant)
 	}
+	if a := c.Anonymous; a != nil {
+		if a.Principal == "" {
+			bad("anonymous.principal", "is required")
+		}
+		checkIdentity("anonymous", a.Principal, a.Tenant, a.Roles)
+		samePrincipal("anonymous", a.Principal, a.Tenant)
+	}
 	if len(c.Clients) > 0 {
 		if c.ClientCAFile == "" {
 			bad("client_ca_file", "is required when clients are configured")
@@ -201,5 +222,6 @@ func (c *Config) LogValue() slog.Value {
 		slog.Int("tokens", len(c.Tokens)),
 		slog.Int("clients", len(c.Clients)),
 		slog.String("client_ca_file", c.ClientCAFile),
+		slog.Bool("anonymous", c.Anonymous != nil),
 	)
 }

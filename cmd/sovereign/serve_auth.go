@@ -34,6 +34,10 @@ func loadAuth(path string, logger *slog.Logger) (*auth.Authenticator, error) {
 		return nil, err
 	}
 	logger.Info("authentication on", "auth", c)
+	if c.Anonymous != nil {
+		logger.Warn("callers without credentials are authenticated as the anonymous principal of --auth-config; the Cedar policies decide what it may do",
+			"principal", c.Anonymous.Principal, "roles", c.Anonymous.Roles)
+	}
 	return a, nil
 }
 
