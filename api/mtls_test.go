@@ -160,4 +160,3 @@ func TestMutualTLS(t *testing.T) {
 		})
 	}
 }
-
