@@ -407,8 +407,8 @@ func TestOverride(t *testing.T) {
 		if r.Kind != audit.KindOverride || r.ID != o.OverrideID || len(r.Links) != 1 || r.Links[0] != (audit.Link{Rel: "overrides", ID: denied}) {
 			t.Fatalf("record %+v", r)
 		}
-		if r.Principal != `Sovereign::Principal::"acme-oncall" in Sovereign::Tenant::"acme"` {
-			t.Errorf("principal %q", r.Principal)
+		if r.Principal != `Sovereign::Principal::"acme-oncall" in Sovereign::Tenant::"acme"` || audit.TenantOf(r.Principal) != "acme" {
+			t.Errorf("principal %q (reports attribute it to tenant %q)", r.Principal, audit.TenantOf(r.Principal))
 		}
 		if !strings.Contains(string(r.Request), "INC-4711") {
 			t.Errorf("request %s", r.Request)
