@@ -26,6 +26,17 @@ type Identity struct {
 	Roles  []string
 	// Method is "token", "certificate" or "anonymous".
 	Method string
+
+	// entity is the Cedar entity, built once by NewAuthenticator (an
+	// Identity made elsewhere has it built per authorization).
+	entity *cedar.Entity
+}
+
+// withEntity returns id with its Cedar entity built once.
+func (id *Identity) withEntity() *Identity {
+	e := principalEntity(id)
+	id.entity = &e
+	return id
 }
 
 // UID is the caller's Cedar entity.
@@ -89,11 +100,11 @@ func NewAuthenticator(c *Config) (*Authenticator, error) {
 		var e tokenEntry
 		b, _ := hex.DecodeString(t.SHA256) // checked
 		copy(e.sum[:], b)
-		e.id = &Identity{ID: t.Principal, Tenant: t.Tenant, Roles: slices.Clone(t.Roles), Method: "token"}
+		e.id = (&Identity{ID: t.Principal, Tenant: t.Tenant, Roles: slices.Clone(t.Roles), Method: "token"}).withEntity()
 		a.tokens = append(a.tokens, e)
 	}
 	for _, cl := range c.Clients {
-		id := &Identity{ID: cl.principal(), Tenant: cl.Tenant, Roles: slices.Clone(cl.Roles), Method: "certificate"}
+		id := (&Identity{ID: cl.principal(), Tenant: cl.Tenant, Roles: slices.Clone(cl.Roles), Method: "certificate"}).withEntity()
 		if cl.SPIFFEID != "" {
 			a.spiffe[cl.SPIFFEID] = id
 		} else {
@@ -101,7 +112,7 @@ func NewAuthenticator(c *Config) (*Authenticator, error) {
 		}
 	}
 	if an := c.Anonymous; an != nil {
-		a.anon = &Identity{ID: an.Principal, Tenant: an.Tenant, Roles: slices.Clone(an.Roles), Method: "anonymous"}
+		a.anon = (&Identity{ID: an.Principal, Tenant: an.Tenant, Roles: slices.Clone(an.Roles), Method: "anonymous"}).withEntity()
 	}
 	if len(c.Clients) > 0 {
 		roots, err := c.ClientCAs()

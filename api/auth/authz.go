@@ -75,8 +75,49 @@ type PolicySet struct {
 	// scope can match it: evaluating only those gives the same decision
 	// (a policy whose scope excludes the action is false) in less time.
 	byAction map[cedar.EntityUID]*cedar.PolicySet
-	ids      []string
-	Source   string // "builtin" or "bundle"
+	// shares caches, per configured identity and action, the policies of
+	// the action's share whose principal scope can match that identity.
+	shares sync.Map // shareKey → *cedar.PolicySet
+	ids    []string
+	Source string // "builtin" or "bundle"
+}
+
+type shareKey struct {
+	id     *Identity
+	action cedar.EntityUID
+}
+
+// forRequest is the policies to evaluate for a principal and an action: the
+// action's share less the policies whose principal scope names another
+// principal or a group the principal is not a member of. The principal's
+// ancestors are exactly its parents (its roles and tenant): the entity store
+// holds no Role and no parented Tenant, so an "in" through them cannot match.
+// Cached for identities of the authenticator (a fixed, small set).
+func (p *PolicySet) forRequest(id *Identity, principal *cedar.Entity, action cedar.EntityUID) *cedar.PolicySet {
+	if id.entity == nil {
+		return p.forAction(action)
+	}
+	key := shareKey{id, action}
+	if s, ok := p.shares.Load(key); ok {
+		return s.(*cedar.PolicySet)
+	}
+	share := cedar.NewPolicySet()
+	for pid, pol := range p.forAction(action).All() {
+		keep := true
+		switch sc := (*xast.Policy)(pol.AST()).Principal.(type) {
+		case xast.ScopeTypeEq:
+			keep = sc.Entity == principal.UID
+		case xast.ScopeTypeIn:
+			keep = sc.Entity == principal.UID || principal.Parents.Contains(sc.Entity)
+		case xast.ScopeTypeIsIn:
+			keep = sc.Entity == principal.UID || principal.Parents.Contains(sc.Entity)
+		}
+		if keep {
+			share.Add(pid, pol)
+		}
+	}
+	s, _ := p.shares.LoadOrStore(key, share)
+	return s.(*cedar.PolicySet)
 }
 
 // forAction is the policies to evaluate for an action: its share, or all of
@@ -424,16 +465,24 @@ func (a *Authorizer) Authorize(id *Identity, action string, context cedar.Record
 		return Decision{Errors: []string{"no resource to authorize"}}
 	}
 	base := a.entityMap()
-	principal := principalEntity(id)
+	var principal cedar.Entity
+	if id.entity != nil {
+		principal = *id.entity
+	} else {
+		principal = principalEntity(id)
+	}
 	req := cedar.Request{
 		Principal: principal.UID,
 		Action:    cedar.NewEntityUID(typeAction, cedar.String(action)),
-		Context:   cedar.NewRecord(context),
+		Context:   emptyContext,
+	}
+	if len(context) > 0 {
+		req.Context = cedar.NewRecord(context)
 	}
 	var allowed Decision
 	for _, r := range resources {
 		req.Resource = r.UID
-		d := decide(set.forAction(req.Action), layered{principal: principal, inline: r.Inline, base: base}, req)
+		d := decide(set.forRequest(id, &principal, req.Action), layered{principal: principal, inline: r.Inline, base: base}, req)
 		if !d.Allowed {
 			return d
 		}
@@ -442,6 +491,8 @@ func (a *Authorizer) Authorize(id *Identity, action string, context cedar.Record
 	allowed.Allowed = true
 	return allowed
 }
+
+var emptyContext = cedar.NewRecord(nil)
 
 // decide runs one Cedar authorization; an evaluation error is a deny.
 func decide(set *cedar.PolicySet, entities cedar.EntityGetter, req cedar.Request) Decision {

@@ -281,7 +281,7 @@ func TestPartitionByActionIsExact(t *testing.T) {
 	base := InventoryEntities(eng.Inventory())
 	ids := []*Identity{
 		{ID: "a", Roles: []string{"admin"}}, {ID: "b", Roles: []string{"auditor"}}, {ID: "c", Tenant: "acme", Roles: []string{"tenant"}},
-		{ID: "d", Tenant: "acme", Roles: []string{"break-glass"}}, {ID: "e", Roles: []string{"webhook"}}, {ID: "svc-0", Roles: []string{"guest-1"}},
+		{ID: "d", Tenant: "acme", Roles: []string{"break-glass"}}, {ID: "e", Roles: []string{"webhook"}}, {ID: "svc-0", Tenant: "t-0", Roles: []string{"guest-1"}},
 		{ID: "f", Roles: []string{"reader"}}, {ID: "g", Roles: []string{"site", "policy-publisher"}},
 	}
 	resources := []cedar.EntityUID{
@@ -299,6 +299,11 @@ func TestPartitionByActionIsExact(t *testing.T) {
 				whole, share := decide(set.set, ents, req), decide(set.forAction(req.Action), ents, req)
 				if whole.Allowed != share.Allowed || !slices.Equal(whole.Policies, share.Policies) {
 					t.Errorf("%s %s %s: whole set %+v, action share %+v", id.ID, a, r, whole, share)
+				}
+				configured := (&Identity{ID: id.ID, Tenant: id.Tenant, Roles: id.Roles}).withEntity()
+				mine := decide(set.forRequest(configured, configured.entity, req.Action), ents, req)
+				if whole.Allowed != mine.Allowed || !slices.Equal(whole.Policies, mine.Policies) {
+					t.Errorf("%s %s %s: whole set %+v, principal's share %+v", id.ID, a, r, whole, mine)
 				}
 				if whole.Allowed {
 					allowed++
