@@ -30,12 +30,14 @@ type Identity struct {
 	// entity is the Cedar entity, built once by NewAuthenticator (an
 	// Identity made elsewhere has it built per authorization).
 	entity *cedar.Entity
+	name   string // String(), built with entity
 }
 
-// withEntity returns id with its Cedar entity built once.
+// withEntity returns id with its Cedar entity and its name built once.
 func (id *Identity) withEntity() *Identity {
 	e := principalEntity(id)
 	id.entity = &e
+	id.name = id.String()
 	return id
 }
 
@@ -48,6 +50,9 @@ func (id *Identity) UID() cedar.EntityUID {
 // a tenant-scoped caller by its tenant (`Sovereign::Principal::"ci" in
 // Sovereign::Tenant::"acme"`), which reports use to attribute records.
 func (id *Identity) String() string {
+	if id.name != "" {
+		return id.name
+	}
 	s := id.UID().String()
 	if id.Tenant != "" {
 		s += " in " + cedar.NewEntityUID(TypeTenant, cedar.String(id.Tenant)).String()
