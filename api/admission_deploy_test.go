@@ -194,7 +194,7 @@ func TestDeployConfigStarts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := api.New(api.Config{Engine: eng, Audit: l, Admission: cfg, Auth: authn})
+	s, err := api.New(api.Config{Engine: eng, Audit: l, Admission: cfg, Auth: authn, DefaultAuthz: builtinAuthz(t)})
 	if err != nil {
 		t.Fatalf("shipped admission config: %v", err)
 	}

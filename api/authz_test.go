@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -20,6 +21,7 @@ import (
 	"github.com/sovereign-engine/sovereign/api"
 	"github.com/sovereign-engine/sovereign/api/auth"
 	"github.com/sovereign-engine/sovereign/audit"
+	"github.com/sovereign-engine/sovereign/policies"
 )
 
 // Principals of the authorization matrix, by bearer token.
@@ -36,6 +38,20 @@ const (
 	tokMalformed  = "Basic YWRtaW46YWRtaW4="
 	noCredentials = ""
 )
+
+// builtinAuthz is the built-in Cedar policy set, as serve passes it.
+func builtinAuthz(t testing.TB) *auth.PolicySet {
+	t.Helper()
+	sub, err := fs.Sub(policies.Authz, "authz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := auth.CompileFS(sub, "builtin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set
+}
 
 func sha(tok string) string {
 	s := sha256.Sum256([]byte(tok))

@@ -74,6 +74,10 @@ type Config struct {
 	// policy set of the active bundle decides who may do what. Nil serves
 	// without authentication: Serve then listens on loopback only.
 	Auth *auth.Authenticator
+	// DefaultAuthz is the Cedar policy set in force when the active bundle
+	// carries none (data.authz): the built-in policies/authz. Without it, such
+	// a bundle is refused when Auth is set.
+	DefaultAuthz *auth.PolicySet
 	// MaxOverride bounds how long a break-glass override may last; default
 	// DefaultMaxOverride.
 	MaxOverride time.Duration
@@ -136,7 +140,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, router: r, metrics: newMetrics()}
 	if cfg.Auth != nil {
-		authz, err := auth.NewAuthorizer(cfg.Engine)
+		authz, err := auth.NewAuthorizer(cfg.Engine, cfg.DefaultAuthz)
 		if err != nil {
 			return nil, fmt.Errorf("api: %w", err)
 		}

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -18,7 +19,6 @@ import (
 	"github.com/cedar-policy/cedar-go/x/exp/schema/validate"
 
 	"github.com/sovereign-engine/sovereign/engine"
-	"github.com/sovereign-engine/sovereign/policies"
 )
 
 // Cedar entity types of the schema (policies/authz/schema.cedarschema).
@@ -290,47 +290,40 @@ func DocumentsFromBundle(data map[string]any) (docs Documents, ok bool, err erro
 	return docs, true, nil
 }
 
-var (
-	builtinOnce sync.Once
-	builtinSet  *PolicySet
-	builtinErr  error
-)
-
-// Builtin is the policy set built into the binary (policies/authz).
-func Builtin() (*PolicySet, error) {
-	builtinOnce.Do(func() {
-		sub, err := fs.Sub(policies.Authz, "authz")
-		if err != nil {
-			builtinErr = err
-			return
-		}
-		docs, err := DocumentsFromFS(sub)
-		if err != nil {
-			builtinErr = err
-			return
-		}
-		builtinSet, builtinErr = Compile(docs, "builtin")
-	})
-	return builtinSet, builtinErr
+// CompileFS compiles the schema and policies at the root of fsys (the layout
+// of policies/authz): the default set, for bundles that carry none.
+func CompileFS(fsys fs.FS, source string) (*PolicySet, error) {
+	docs, err := DocumentsFromFS(fsys)
+	if err != nil {
+		return nil, err
+	}
+	return Compile(docs, source)
 }
 
-// ForPolicy returns the policy set a policy bundle carries, validated, or the
-// built-in set when it carries none. A bundle whose set does not validate is
-// an error: the bundle is refused as a whole.
-func ForPolicy(p *engine.Policy) (*PolicySet, error) {
+// ErrNoPolicySet is a bundle without Cedar policies (data.authz) when no
+// default set is configured: every request would be denied, so it is refused.
+var ErrNoPolicySet = errors.New("the policy bundle carries no Cedar authorization policies (data.authz) and no default set is configured")
+
+// ForPolicy returns the policy set a policy bundle carries, validated, or
+// fallback (the built-in set) when it carries none. A bundle whose set does
+// not validate is an error: the bundle is refused as a whole.
+func ForPolicy(p *engine.Policy, fallback *PolicySet) (*PolicySet, error) {
 	docs, ok, err := DocumentsFromBundle(p.Data())
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		return Builtin()
+		if fallback == nil {
+			return nil, ErrNoPolicySet
+		}
+		return fallback, nil
 	}
 	return Compile(docs, "bundle")
 }
 
 // CheckBundle is the activation check of a policy bundle: an error refuses it.
-func CheckBundle(p *engine.Policy) error {
-	_, err := ForPolicy(p)
+func CheckBundle(p *engine.Policy, fallback *PolicySet) error {
+	_, err := ForPolicy(p, fallback)
 	return err
 }
 
@@ -390,7 +383,8 @@ func (d Decision) Reason() string {
 // entities of its active inventory. Both are derived once per activation and
 // swapped atomically: a request sees one policy set from start to end.
 type Authorizer struct {
-	eng *engine.Engine
+	eng      *engine.Engine
+	fallback *PolicySet
 
 	mu       sync.Mutex // one rebuild at a time
 	policies atomic.Pointer[policyCache]
@@ -408,9 +402,10 @@ type entityCache struct {
 	m   cedar.EntityMap
 }
 
-// NewAuthorizer checks that the engine's active bundle has a valid policy set.
-func NewAuthorizer(eng *engine.Engine) (*Authorizer, error) {
-	a := &Authorizer{eng: eng}
+// NewAuthorizer checks that the engine's active bundle has a valid policy set;
+// fallback is the set of bundles that carry none (the built-in one).
+func NewAuthorizer(eng *engine.Engine, fallback *PolicySet) (*Authorizer, error) {
+	a := &Authorizer{eng: eng, fallback: fallback}
 	if _, err := a.policySet(); err != nil {
 		return nil, err
 	}
@@ -431,7 +426,7 @@ func (a *Authorizer) policySet() (*PolicySet, error) {
 	if c := a.policies.Load(); c != nil && c.policy == p {
 		return c.set, c.err
 	}
-	set, err := ForPolicy(p)
+	set, err := ForPolicy(p, a.fallback)
 	a.policies.Store(&policyCache{policy: p, set: set, err: err})
 	return set, err
 }

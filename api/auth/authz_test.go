@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -24,11 +25,17 @@ func builtinDocs(t testing.TB) Documents {
 	return docs
 }
 
-func TestBuiltinValidates(t *testing.T) {
-	set, err := Builtin()
+func builtinSet(t testing.TB) *PolicySet {
+	t.Helper()
+	set, err := CompileFS(os.DirFS("../../policies/authz"), "builtin")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return set
+}
+
+func TestBuiltinValidates(t *testing.T) {
+	set := builtinSet(t)
 	if len(set.IDs()) < 5 || set.Source != "builtin" {
 		t.Fatalf("built-in set: %v from %q", set.IDs(), set.Source)
 	}
@@ -195,7 +202,7 @@ func TestBundleAuthzTravelsAndReloads(t *testing.T) {
 	}
 
 	eng := testEngine(t, nil)
-	a, err := NewAuthorizer(eng)
+	a, err := NewAuthorizer(eng, builtinSet(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +213,7 @@ func TestBundleAuthzTravelsAndReloads(t *testing.T) {
 	}
 
 	granted := build(t, `@id("tenants-read-log") permit (principal in Sovereign::Role::"tenant", action == Sovereign::Action::"audit.read", resource);`)
-	if err := CheckBundle(granted); err != nil {
+	if err := CheckBundle(granted, builtinSet(t)); err != nil {
 		t.Fatal(err)
 	}
 	if err := eng.Activate(context.Background(), granted, nil); err != nil {
@@ -221,15 +228,27 @@ func TestBundleAuthzTravelsAndReloads(t *testing.T) {
 	}
 
 	bad := build(t, `@id("typo") permit (principal, action == Sovereign::Action::"decide", resource) when { resource.tenant == "acme" };`)
-	if err := CheckBundle(bad); err == nil || !strings.Contains(err.Error(), "extra.cedar") {
+	if err := CheckBundle(bad, builtinSet(t)); err == nil || !strings.Contains(err.Error(), "extra.cedar") {
 		t.Fatalf("a bundle with an invalid authz policy: %v", err)
+	}
+	// A bundle without Cedar policies and no default set: refused, not
+	// served with nothing permitted.
+	if err := CheckBundle(eng.Policy(), nil); err != nil {
+		t.Fatalf("the active bundle carries its own set: %v", err)
+	}
+	plain, err := engine.LoadPolicyFS(policies.Bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckBundle(plain, nil); !errors.Is(err, ErrNoPolicySet) {
+		t.Fatalf("a bundle without authz and no default: %v", err)
 	}
 }
 
 // TestTenantBoundary: the built-in policies let a tenant decide on its own
 // datasets and workloads only, whatever else it is granted.
 func TestTenantBoundary(t *testing.T) {
-	a, err := NewAuthorizer(testEngine(t, nil))
+	a, err := NewAuthorizer(testEngine(t, nil), builtinSet(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -137,6 +137,10 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger) error {
 	}
 	go watchInventory(ctx, o.inventory, o.bundleOpts.inventoryPoll, eng, auditLog, logger)
 
+	defaultAuthz, err := builtinAuthz()
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	admission, err := api.LoadAdmissionConfig(o.admissionConfig, o.clusterSite, o.regionLabel)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -152,6 +156,7 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger) error {
 		BundleStatus:    rt.status,
 		ServeBundlesDir: o.bundleOpts.serveDir,
 		Auth:            authn,
+		DefaultAuthz:    defaultAuthz,
 	})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)

@@ -3,16 +3,33 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sovereign-engine/sovereign/api/auth"
+	"github.com/sovereign-engine/sovereign/policies"
 )
+
+// builtinAuthz is the built-in Cedar policy set (policies/authz), in force for
+// bundles that carry none; compiled once.
+var builtinAuthz = sync.OnceValues(func() (*auth.PolicySet, error) {
+	sub, err := fs.Sub(policies.Authz, "authz")
+	if err != nil {
+		return nil, err
+	}
+	set, err := auth.CompileFS(sub, "builtin")
+	if err != nil {
+		return nil, fmt.Errorf("built-in authz policies: %w", err)
+	}
+	return set, nil
+})
 
 // loadAuth reads --auth-config. Without it, or with a file that configures no
 // credential, the service runs unauthenticated, which serve allows on loopback

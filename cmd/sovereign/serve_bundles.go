@@ -64,7 +64,11 @@ func startPolicy(ctx context.Context, o serveOptions, inv *engine.Inventory, l *
 		if err != nil {
 			return nil, err
 		}
-		if err := auth.CheckBundle(p); err != nil {
+		fallback, err := builtinAuthz()
+		if err != nil {
+			return nil, err
+		}
+		if err := auth.CheckBundle(p, fallback); err != nil {
 			return nil, err
 		}
 		eng, err := engine.New(ctx, p, inv)
@@ -99,7 +103,11 @@ func startPolicy(ctx context.Context, o serveOptions, inv *engine.Inventory, l *
 		}
 		// The bundle's Cedar authorization policies (data.authz) must
 		// validate against their schema, or the whole bundle is refused.
-		if err := auth.CheckBundle(p); err != nil {
+		fallback, err := builtinAuthz()
+		if err != nil {
+			return p.Revision, p.Digest, err
+		}
+		if err := auth.CheckBundle(p, fallback); err != nil {
 			return p.Revision, p.Digest, err
 		}
 		if err := testBundleIsolated(ctx, b, o.bundleOpts.testTimeout); err != nil {
