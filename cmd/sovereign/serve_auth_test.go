@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
@@ -105,7 +106,7 @@ func TestBundleWithInvalidAuthzIsRefused(t *testing.T) {
 		}
 	}
 	build("good")
-	s := startServer(t, filepath.Join(dir, "data"), "--bundle", published, "--bundle-unsigned", "--bundle-poll-interval", "100ms")
+	s := startBundleServer(t, filepath.Join(dir, "data"), "--bundle", published, "--bundle-unsigned", "--bundle-poll-interval", "100ms")
 	if st := getStatus(t, s.addr); st.ActiveRevision != "good" {
 		t.Fatalf("status %+v", st)
 	}
@@ -159,8 +160,43 @@ func TestSiteFetchesBundlesWithAToken(t *testing.T) {
 	}
 	tokenFile := filepath.Join(dir, "token")
 	os.WriteFile(tokenFile, []byte("site-token-fra-1\n"), 0o600)
-	site := startServer(t, filepath.Join(dir, "site"), "--bundle", url, "--bundle-unsigned", "--bundle-token-file", tokenFile)
+	site := startBundleServer(t, filepath.Join(dir, "site"), "--bundle", url, "--bundle-unsigned", "--bundle-token-file", tokenFile)
 	if st := getStatus(t, site.addr); st.ActiveRevision != "cp-1" {
 		t.Fatalf("site status %+v", st)
 	}
+}
+
+// startBundleServer is startServer for a server started on a --bundle: it runs
+// the bundle's Rego tests before it is ready, which takes tens of seconds when
+// the machine is busy with other test packages (make test), so it is given
+// longer than startServer's 20 s.
+func startBundleServer(t *testing.T, dataDir string, extra ...string) *server {
+	t.Helper()
+	addr := freeAddr(t)
+	args := append([]string{"serve", "--addr", addr, "--inventory", demoInventory, "--data-dir", dataDir}, extra...)
+	cmd := exec.Command(binary, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &server{cmd: cmd, addr: addr, stderr: &stderr}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	deadline := time.Now().Add(120 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return s
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("server did not become ready; stderr:\n%s", stderr.String())
+	return nil
 }
