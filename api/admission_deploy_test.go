@@ -1,7 +1,10 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +18,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/sovereign-engine/sovereign/api"
+	"github.com/sovereign-engine/sovereign/api/auth"
 	"github.com/sovereign-engine/sovereign/audit"
 	"github.com/sovereign-engine/sovereign/engine"
 	"github.com/sovereign-engine/sovereign/policies"
@@ -124,7 +128,8 @@ func TestDeployManifests(t *testing.T) {
 	if rp == nil || rp.HTTPGet == nil || rp.HTTPGet.Path != "/readyz" || rp.HTTPGet.Scheme != corev1.URISchemeHTTPS {
 		t.Errorf("want a readiness probe on /readyz over HTTPS, got %+v", rp)
 	}
-	if !slices.Contains(c.Args, "--tls-cert=/etc/sovereign/tls/tls.crt") || !slices.Contains(c.Args, "--admission-config=/etc/sovereign/admission/admission.yaml") {
+	if !slices.Contains(c.Args, "--tls-cert=/etc/sovereign/tls/tls.crt") || !slices.Contains(c.Args, "--admission-config=/etc/sovereign/admission/admission.yaml") ||
+		!slices.Contains(c.Args, "--auth-config=/etc/sovereign/auth/auth.yaml") {
 		t.Errorf("container args %v lack TLS or the admission config", c.Args)
 	}
 	svc := readManifests(t, "service.yaml")["Service"].(*corev1.Service)
@@ -142,13 +147,17 @@ func TestDeployConfigStarts(t *testing.T) {
 	if err := os.Mkdir(invDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	var admissionFile string
+	var admissionFile, authFile string
 	for _, cm := range cms {
 		for name, data := range cm.Data {
 			target := filepath.Join(invDir, name)
-			if cm.Name == "sovereign-admission" {
+			switch cm.Name {
+			case "sovereign-admission":
 				target = filepath.Join(dir, name)
 				admissionFile = target
+			case "sovereign-auth":
+				target = filepath.Join(dir, name)
+				authFile = target
 			}
 			if err := os.WriteFile(target, []byte(data), 0o600); err != nil {
 				t.Fatal(err)
@@ -176,8 +185,31 @@ func TestDeployConfigStarts(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = l.Close(context.Background()) })
-	if _, err := api.New(api.Config{Engine: eng, Audit: l, Admission: cfg}); err != nil {
+	// The deployment listens on :8443, which serve allows only with credentials.
+	authCfg, err := auth.LoadConfig(authFile)
+	if err != nil {
+		t.Fatalf("shipped auth config: %v", err)
+	}
+	authn, err := auth.NewAuthenticator(authCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := api.New(api.Config{Engine: eng, Audit: l, Admission: cfg, Auth: authn, DefaultAuthz: builtinAuthz(t)})
+	if err != nil {
 		t.Fatalf("shipped admission config: %v", err)
+	}
+	// The API server, sending no credential, may admit and nothing else.
+	review := mustReadFixture(t, "pod-create-undeclared.json")
+	for path, want := range map[string]int{"/v1/admission/validate": 200, "/v1/admission/mutate": 200, "/v1/audit/checkpoint": 403, "/v1/bundles/status": 403} {
+		method, body := http.MethodPost, review
+		if want == 403 {
+			method, body = http.MethodGet, nil
+		}
+		w := httptest.NewRecorder()
+		s.Handler().ServeHTTP(w, httptest.NewRequest(method, path, bytes.NewReader(body)))
+		if w.Code != want {
+			t.Errorf("%s without credentials: %d, want %d: %s", path, w.Code, want, w.Body)
+		}
 	}
 	hooks := readManifests(t, "webhooks.yaml")
 	// Exemption by name only: any other label on a namespace can be set by

@@ -98,6 +98,18 @@ func (r *CertReloader) reloadLocked() {
 // ListenTLS wraps ln in TLS with a reloading certificate when certFile and
 // keyFile are given; with neither it returns ln as it is.
 func ListenTLS(ln net.Listener, certFile, keyFile string, logger *slog.Logger) (net.Listener, error) {
+	return ListenTLSClientAuth(ln, certFile, keyFile, false, logger)
+}
+
+// ListenTLSClientAuth is ListenTLS that, with requestClientCerts, asks clients
+// for a certificate. The handshake does not verify it: the authenticator does,
+// per request (auth.Authenticator), so that a missing, expired or unknown
+// certificate gets a 401 that says why, and an access record, rather than a
+// bare TLS alert.
+func ListenTLSClientAuth(ln net.Listener, certFile, keyFile string, requestClientCerts bool, logger *slog.Logger) (net.Listener, error) {
+	if requestClientCerts && (certFile == "" || keyFile == "") {
+		return nil, errors.New("tls: client certificates (clients in --auth-config) need --tls-cert and --tls-key")
+	}
 	switch {
 	case certFile == "" && keyFile == "":
 		return ln, nil
@@ -108,9 +120,13 @@ func ListenTLS(ln net.Listener, certFile, keyFile string, logger *slog.Logger) (
 	if err != nil {
 		return nil, err
 	}
-	return tls.NewListener(ln, &tls.Config{
+	cfg := &tls.Config{
 		MinVersion:     tls.VersionTLS12,
 		GetCertificate: r.GetCertificate,
 		NextProtos:     []string{"http/1.1"},
-	}), nil
+	}
+	if requestClientCerts {
+		cfg.ClientAuth = tls.RequestClientCert
+	}
+	return tls.NewListener(ln, cfg), nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/sovereign-engine/sovereign/api/auth"
 	"github.com/sovereign-engine/sovereign/audit"
 	"github.com/sovereign-engine/sovereign/engine"
 )
@@ -18,6 +19,9 @@ func (s *Server) placement(c *gin.Context) {
 	if !ok {
 		return
 	}
+	if !s.authorize(c, auth.ActionDecide, nil, decisionResources(s.cfg.Engine.Inventory(), req.Dataset, req.Workload)...) {
+		return
+	}
 	d, err := s.cfg.Engine.Placement(c.Request.Context(), &req)
 	s.answer(c, engine.KindPlacement, body, d, err)
 }
@@ -26,6 +30,9 @@ func (s *Server) transfer(c *gin.Context) {
 	var req engine.TransferRequest
 	body, ok := s.readRequest(c, &req)
 	if !ok {
+		return
+	}
+	if !s.authorize(c, auth.ActionDecide, nil, decisionResources(s.cfg.Engine.Inventory(), req.Dataset, nil)...) {
 		return
 	}
 	d, err := s.cfg.Engine.Transfer(c.Request.Context(), &req)
@@ -92,8 +99,9 @@ func (s *Server) answer(c *gin.Context, kind string, body []byte, d *engine.Deci
 	c.JSON(http.StatusOK, d)
 }
 
-// principal names the caller for the audit record; authentication arrives with
-// the authorization issue, until then every caller is anonymous.
+// principal names the caller for the audit record: the authenticated
+// identity (auth.Identity.String), or "anonymous" when the server runs
+// without credentials (loopback only).
 func principal(c *gin.Context) string {
 	if p, ok := c.Get(principalKey); ok {
 		if s, ok := p.(string); ok {

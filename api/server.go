@@ -17,6 +17,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/sovereign-engine/sovereign/api/auth"
 	"github.com/sovereign-engine/sovereign/audit"
 	"github.com/sovereign-engine/sovereign/bundles"
 	"github.com/sovereign-engine/sovereign/engine"
@@ -71,6 +72,18 @@ type Config struct {
 	// Witness, when set, makes this server a witness of sites' audit logs
 	// (POST /v1/witness/add-checkpoint, C2SP tlog-witness).
 	Witness Witness
+	// Auth authenticates callers (docs/authz.md); every route but the probes,
+	// metrics and the OpenAPI document then needs credentials, and the Cedar
+	// policy set of the active bundle decides who may do what. Nil serves
+	// without authentication: Serve then listens on loopback only.
+	Auth *auth.Authenticator
+	// DefaultAuthz is the Cedar policy set in force when the active bundle
+	// carries none (data.authz): the built-in policies/authz. Without it, such
+	// a bundle is refused when Auth is set.
+	DefaultAuthz *auth.PolicySet
+	// MaxOverride bounds how long a break-glass override may last; default
+	// DefaultMaxOverride.
+	MaxOverride time.Duration
 }
 
 // logFailureTTL is how long /readyz reports the log's last storage failure.
@@ -94,6 +107,8 @@ type Server struct {
 	// admission is the webhook's configuration in force (SetAdmissionConfig
 	// swaps it whole; each review reads it once).
 	admission atomic.Pointer[AdmissionConfig]
+	// access is authentication and authorization; nil without credentials.
+	access *accessControl
 }
 
 // New validates the configuration and builds the routes.
@@ -126,8 +141,18 @@ func New(cfg Config) (*Server, error) {
 	if err := r.SetTrustedProxies(nil); err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
+	if cfg.MaxOverride <= 0 {
+		cfg.MaxOverride = DefaultMaxOverride
+	}
 	s := &Server{cfg: cfg, router: r, metrics: newMetrics()}
-	r.Use(s.recoverPanic, s.metrics.middleware)
+	if cfg.Auth != nil {
+		authz, err := auth.NewAuthorizer(cfg.Engine, cfg.DefaultAuthz)
+		if err != nil {
+			return nil, fmt.Errorf("api: %w", err)
+		}
+		s.access = newAccessControl(s.metrics.registry, cfg.Auth, authz)
+	}
+	r.Use(s.recoverPanic, s.metrics.middleware, s.authenticate)
 	r.NoRoute(notFound)
 	r.NoMethod(methodNotAllowed)
 
@@ -138,6 +163,7 @@ func New(cfg Config) (*Server, error) {
 	v1 := r.Group("/v1")
 	v1.POST("/decisions/placement", s.placement)
 	v1.POST("/decisions/transfer", s.transfer)
+	v1.POST("/decisions/:id/override", s.override)
 	s.auditRoutes(v1)
 	s.bundleRoutes(v1)
 	s.bundleFileRoutes(v1)
@@ -185,7 +211,12 @@ func (s *Server) recoverPanic(c *gin.Context) {
 
 // Serve listens on addr until ctx is done, then shuts down gracefully: it stops
 // accepting, lets requests in flight finish (up to drain), and returns.
+//
+// Without credentials configured it refuses any listener but a loopback one.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, drain time.Duration) error {
+	if err := s.checkListener(ln); err != nil {
+		return err
+	}
 	srv := &http.Server{
 		Handler:           s.router,
 		ReadHeaderTimeout: 5 * time.Second,

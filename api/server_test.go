@@ -56,6 +56,9 @@ func newTestServer(t testing.TB, mutate ...func(*api.Config)) *testServer {
 	for _, m := range mutate {
 		m(&cfg)
 	}
+	if cfg.Auth != nil && cfg.DefaultAuthz == nil {
+		cfg.DefaultAuthz = builtinAuthz(t)
+	}
 	s, err := api.New(cfg)
 	if err != nil {
 		t.Fatalf("api: %v", err)

@@ -497,6 +497,20 @@ func (l *Log) Backend() string { return l.opts.Backend }
 // same bytes whichever replica answers.
 func (l *Log) Source() Source { return l.source }
 
+// AwaitIntegrated waits until every entry appended so far is in the tree
+// (and so readable by Source and counted by Size). Appends return once they
+// are durable in the journal; the tree follows within about a tenth of a
+// second. Without the journal it returns at once.
+func (l *Log) AwaitIntegrated(ctx context.Context) error {
+	if l.journal == nil {
+		return nil
+	}
+	if err := l.journal.awaitIntegrated(ctx, l.journal.next.Load()); err != nil {
+		return fmt.Errorf("%w: waiting for the log to integrate its journal: %w", ErrUnavailable, err)
+	}
+	return nil
+}
+
 // Size is the number of entries durably integrated into the log.
 func (l *Log) Size(ctx context.Context) (uint64, error) {
 	n, err := l.reader.IntegratedSize(ctx)

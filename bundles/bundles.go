@@ -122,10 +122,19 @@ func buildMetadata(dir string, builtAt time.Time) (map[string]any, error) {
 // `opa build --bundle dir [--signing-key ...]` does: it refuses a directory that
 // does not compile.
 func Build(ctx context.Context, dir string, w io.Writer, o BuildOptions) error {
+	src := dir
+	packed, err := packAuthz(dir)
+	if err != nil {
+		return fmt.Errorf("build bundle %s: %w", dir, err)
+	}
+	if packed != "" {
+		defer os.RemoveAll(packed)
+		src = packed
+	}
 	// Read from the directory's root, so module paths in the bundle are the
 	// paths inside it (/sovereign/x.rego), not the caller's path to it.
 	c := compile.New().
-		WithFS(os.DirFS(dir)).
+		WithFS(os.DirFS(src)).
 		WithPaths(".").
 		WithAsBundle(true).
 		WithOutput(w)
@@ -163,6 +172,60 @@ func Build(ctx context.Context, dir string, w io.Writer, o BuildOptions) error {
 		return fmt.Errorf("build bundle %s: %w", dir, err)
 	}
 	return nil
+}
+
+// AuthzDir is the directory of a policy bundle's Cedar authorization policies:
+// schema.cedarschema and *.cedar files. OPA bundles carry only Rego and data,
+// so Build packs them into the data document data.authz as
+// {"schema": "<text>", "policies": {"<file>.cedar": "<text>"}}, which the
+// server reads (api/auth) and which is signed and verified like any data.
+const AuthzDir = "authz"
+
+// packAuthz copies dir to a temporary directory with authz/data.json made from
+// authz/*.cedar, and returns it; "" when dir has no authz/schema.cedarschema.
+func packAuthz(dir string) (string, error) {
+	authz := filepath.Join(dir, AuthzDir)
+	schema, err := os.ReadFile(filepath.Join(authz, "schema.cedarschema"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	} else if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(filepath.Join(authz, "data.json")); err == nil {
+		return "", fmt.Errorf("%s holds both *.cedar files and a data.json: keep one", authz)
+	}
+	files, err := filepath.Glob(filepath.Join(authz, "*.cedar"))
+	if err != nil {
+		return "", err
+	}
+	doc := struct {
+		Schema   string            `json:"schema"`
+		Policies map[string]string `json:"policies"`
+	}{Schema: string(schema), Policies: map[string]string{}}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return "", err
+		}
+		doc.Policies[filepath.Base(f)] = string(b)
+	}
+	data, err := json.Marshal(doc)
+	if err != nil {
+		return "", err
+	}
+	tmp, err := os.MkdirTemp("", "sovereign-bundle-*")
+	if err != nil {
+		return "", err
+	}
+	if err := os.CopyFS(tmp, os.DirFS(dir)); err != nil {
+		os.RemoveAll(tmp)
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, AuthzDir, "data.json"), data, 0o600); err != nil {
+		os.RemoveAll(tmp)
+		return "", err
+	}
+	return tmp, nil
 }
 
 // PublicKey is a key that verifies bundle signatures.

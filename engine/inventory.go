@@ -360,6 +360,10 @@ func (c *collection) build(where string) (*Inventory, error) {
 		if len(c.sites) == 0 {
 			c.problems = append(c.problems, problem{"", where + ": no sites defined: an inventory needs at least one site"})
 		}
+		tenantOf := make(map[string]string, len(c.datasets))
+		for _, d := range c.datasets {
+			tenantOf[d.value.ID] = d.value.Tenant
+		}
 		for _, w := range c.workloads {
 			for i, id := range w.value.Datasets {
 				if id == "" {
@@ -367,6 +371,13 @@ func (c *collection) build(where string) (*Inventory, error) {
 				}
 				if _, ok := datasetAt[id]; !ok {
 					c.problem(w.at.file, fmt.Sprintf("%s.datasets[%d]", w.at.path, i), fmt.Sprintf("unknown dataset %q", id))
+					continue
+				}
+				// Tenants are the authorization boundary: a workload may not
+				// reach into another tenant's data.
+				if t := tenantOf[id]; w.value.Tenant != "" && t != "" && t != w.value.Tenant {
+					c.problem(w.at.file, fmt.Sprintf("%s.datasets[%d]", w.at.path, i),
+						fmt.Sprintf("dataset %q belongs to tenant %q, not to the workload's tenant %q", id, t, w.value.Tenant))
 				}
 			}
 		}

@@ -69,6 +69,9 @@ func TestLoadInventoryRefused(t *testing.T) {
 		{"bad-unknown-dataset", []string{
 			`inventory.yaml:workloads[0].datasets[1]: unknown dataset "invoices"`,
 		}},
+		{"bad-cross-tenant-workload", []string{
+			`inventory.yaml:workloads[0].datasets[1]: dataset "patients" belongs to tenant "klinikum", not to the workload's tenant "acme"`,
+		}},
 		{"bad-date-format", []string{
 			`sites.yaml:sites[0].certifications[0].valid_until: must be a date in the form YYYY-MM-DD, got "30/06/2027"`,
 		}},

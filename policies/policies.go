@@ -12,3 +12,10 @@ import "embed"
 //
 //go:embed .manifest sovereign reference
 var Bundle embed.FS
+
+// Authz is the built-in Cedar authorization policy set: authz/schema.cedarschema
+// and the authz/*.cedar policies validated against it (docs/authz.md). A bundle
+// that carries its own (data.authz) replaces it.
+//
+//go:embed authz
+var Authz embed.FS

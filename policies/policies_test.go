@@ -84,8 +84,8 @@ func TestBundleFiles(t *testing.T) {
 	if !strings.HasPrefix(b.Manifest.Revision, "builtin-") {
 		t.Errorf("manifest revision %q does not start with builtin-", b.Manifest.Revision)
 	}
-	if b.Manifest.Roots == nil || !slices.Equal(*b.Manifest.Roots, []string{"sovereign", "reference"}) {
-		t.Errorf("manifest roots = %v, want [sovereign reference]", b.Manifest.Roots)
+	if b.Manifest.Roots == nil || !slices.Equal(*b.Manifest.Roots, []string{"sovereign", "reference", "authz"}) {
+		t.Errorf("manifest roots = %v, want [sovereign reference authz]", b.Manifest.Roots)
 	}
 	if _, ok := b.Data["reference"]; !ok {
 		t.Error("bundle data has no reference document")

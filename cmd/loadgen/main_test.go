@@ -243,7 +243,7 @@ func TestFlags(t *testing.T) {
 // TestHTTPS: an https target with its CA given by -cacert (a webhook's
 // self-signed CA); without it the certificate is not trusted.
 func TestHTTPS(t *testing.T) {
-	srv := httptest.NewTLSServer(&decisionServer{})
+	srv := httptest.NewTLSServer(&decisionServer{delay: time.Millisecond, bodies: map[string]int{}})
 	defer srv.Close()
 	ca := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {

@@ -38,6 +38,9 @@ type serveOptions struct {
 	tlsCert         string
 	tlsKey          string
 
+	// authentication (docs/authz.md)
+	authConfig string
+
 	// policy distribution (serve_bundles.go)
 	bundleOpts bundleOptions
 
@@ -75,6 +78,7 @@ func newServeCmd() *cobra.Command {
 	f.StringVar(&o.admissionConfig, "admission-config", "", "admission webhook: YAML file of spanned sites, namespace defaults and modes (enforce|warn|dryrun), exempt namespaces; reloaded on change (checked every --inventory-poll-interval) and on SIGHUP")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate, reloaded when the file changes (with --tls-key)")
 	f.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert, reloaded when the file changes")
+	f.StringVar(&o.authConfig, "auth-config", "", "YAML file of bearer tokens (as SHA-256) and client certificates mapped to principals, tenants and roles (docs/authz.md); without it the service listens on loopback only, unauthenticated (env SOVEREIGN_AUTH_CONFIG)")
 	addBundleFlags(f, &o.bundleOpts)
 	addLogFlags(f, &o.logOpts)
 	return cmd
@@ -83,6 +87,14 @@ func newServeCmd() *cobra.Command {
 func serve(ctx context.Context, o serveOptions, logger *slog.Logger) error {
 	if o.inventory == "" {
 		return errors.New("serve: --inventory is required (or SOVEREIGN_INVENTORY)")
+	}
+	// Credentials first: without them nothing is opened on a public address.
+	authn, err := loadAuth(o.authConfig, logger)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	if authn == nil && !loopbackHost(o.addr) {
+		return fmt.Errorf("serve: %w: refusing to listen on %s; give --auth-config, or --addr 127.0.0.1:PORT", api.ErrNoCredentialsOffLoopback, o.addr)
 	}
 	if _, set := os.LookupEnv("GOGC"); !set && o.gcPercent != 0 {
 		debug.SetGCPercent(o.gcPercent)
@@ -137,6 +149,10 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger) error {
 	}
 	go watchInventory(ctx, o.inventory, o.bundleOpts.inventoryPoll, eng, auditLog, logger)
 
+	defaultAuthz, err := builtinAuthz()
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	admission, err := api.LoadAdmissionConfig(o.admissionConfig, o.clusterSite, o.regionLabel)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -152,6 +168,8 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger) error {
 		BundleStatus:    rt.status,
 		ServeBundlesDir: o.bundleOpts.serveDir,
 		Witness:         wit,
+		Auth:            authn,
+		DefaultAuthz:    defaultAuthz,
 	})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -161,7 +179,11 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	tln, err := api.ListenTLS(ln, o.tlsCert, o.tlsKey, logger)
+	if authn == nil && !isLoopbackAddr(ln.Addr()) {
+		ln.Close()
+		return fmt.Errorf("serve: %w: refusing to listen on %s; give --auth-config or --addr 127.0.0.1:PORT", api.ErrNoCredentialsOffLoopback, ln.Addr())
+	}
+	tln, err := api.ListenTLSClientAuth(ln, o.tlsCert, o.tlsKey, authn != nil && authn.RequestsClientCertificates(), logger)
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("serve: %w", err)

@@ -13,6 +13,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/bundle"
 	"github.com/spf13/pflag"
 
+	"github.com/sovereign-engine/sovereign/api/auth"
 	"github.com/sovereign-engine/sovereign/audit"
 	"github.com/sovereign-engine/sovereign/bundles"
 	"github.com/sovereign-engine/sovereign/engine"
@@ -28,6 +29,7 @@ type bundleOptions struct {
 	testTimeout  time.Duration
 	serveDir     string
 	allowHTTP    bool
+	tokenFile    string // bearer token for an HTTP(S) --bundle (serve_auth.go)
 
 	inventoryPoll time.Duration
 }
@@ -41,6 +43,7 @@ func addBundleFlags(f *pflag.FlagSet, o *bundleOptions) {
 	f.DurationVar(&o.longPoll, "bundle-long-poll", 0, "for an HTTP --bundle: ask the server to hold each poll up to this long until the bundle changes (Prefer: wait)")
 	f.DurationVar(&o.testTimeout, "bundle-test-timeout", time.Minute, "how long a new bundle's own Rego tests may run before it is refused")
 	f.DurationVar(&o.inventoryPoll, "inventory-poll-interval", 10*time.Second, "how often the inventory directory is checked for changes (0: only on SIGHUP)")
+	f.StringVar(&o.tokenFile, "bundle-token-file", "", "file holding the bearer token sent to an http(s) --bundle (a control plane with --auth-config); https only, except to loopback")
 	f.StringVar(&o.serveDir, "serve-bundles", "", "control plane: serve the bundle files of this directory to sites at /v1/bundles/{name} (ETag, 304, long polling)")
 }
 
@@ -65,6 +68,13 @@ func startPolicy(ctx context.Context, o serveOptions, inv *engine.Inventory, l *
 		if err != nil {
 			return nil, err
 		}
+		fallback, err := builtinAuthz()
+		if err != nil {
+			return nil, err
+		}
+		if err := auth.CheckBundle(p, fallback); err != nil {
+			return nil, err
+		}
 		eng, err := engine.New(ctx, p, inv)
 		if err != nil {
 			return nil, err
@@ -84,7 +94,11 @@ func startPolicy(ctx context.Context, o serveOptions, inv *engine.Inventory, l *
 	if err := checkBundleScheme(o.bundle, o.bundleOpts.allowHTTP); err != nil {
 		return nil, err
 	}
-	src, err := bundles.NewSource(o.bundle, nil, o.bundleOpts.longPoll)
+	client, err := bundleClient(o.bundle, o.bundleOpts.tokenFile, o.bundleOpts.longPoll)
+	if err != nil {
+		return nil, err
+	}
+	src, err := bundles.NewSource(o.bundle, client, o.bundleOpts.longPoll)
 	if err != nil {
 		return nil, err
 	}
@@ -93,6 +107,15 @@ func startPolicy(ctx context.Context, o serveOptions, inv *engine.Inventory, l *
 		p, err := engine.CompilePolicy(b)
 		if err != nil {
 			return "", "", err
+		}
+		// The bundle's Cedar authorization policies (data.authz) must
+		// validate against their schema, or the whole bundle is refused.
+		fallback, err := builtinAuthz()
+		if err != nil {
+			return p.Revision, p.Digest, err
+		}
+		if err := auth.CheckBundle(p, fallback); err != nil {
+			return p.Revision, p.Digest, err
 		}
 		if err := testBundleIsolated(ctx, b, o.bundleOpts.testTimeout); err != nil {
 			return p.Revision, p.Digest, err
