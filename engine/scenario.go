@@ -36,12 +36,12 @@ type ScenarioFile struct {
 
 // Scenario is one golden case. Fields left empty take the file's.
 type Scenario struct {
-	Name       string            `json:"name"`
-	Inventory  string            `json:"inventory"`
-	Sites      []json.RawMessage `json:"sites"`
-	Datasets   []json.RawMessage `json:"datasets"`
-	Exemptions []map[string]any  `json:"exemptions"` // given to the policy as they are, invalid ones included
-	At         string            `json:"at"`
+	Name       string             `json:"name"`
+	Inventory  string             `json:"inventory"`
+	Sites      []json.RawMessage  `json:"sites"`
+	Datasets   []json.RawMessage  `json:"datasets"`
+	Exemptions []map[string]any   `json:"exemptions"` // given to the policy as they are, invalid ones included
+	At         string             `json:"at"`
 	Placement  *ScenarioPlacement `json:"placement"`
 	Transfer   *ScenarioTransfer  `json:"transfer"`
 	Expect     ScenarioExpect     `json:"expect"`
