@@ -27,6 +27,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		newEvalCmd(),
 		newInventoryCmd(),
 		newBundleCmd(),
+		newTestCmd(),
 		newAuditCmd(),
 		newKeygenCmd(),
 		newVersionCmd(),
