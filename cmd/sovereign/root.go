@@ -28,6 +28,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		newInventoryCmd(),
 		newBundleCmd(),
 		newTestCmd(),
+		newCheckCmd(),
 		newAuditCmd(),
 		newKeygenCmd(),
 		newVersionCmd(),

@@ -41,6 +41,7 @@ func (p Position) String() string { return fmt.Sprintf("%s:%d", p.File, p.Line) 
 type Problem struct {
 	Position
 	Rule    string // the rule id concerned, if any
+	Field   string // the METADATA field that is missing, if that is the problem
 	Message string
 }
 
@@ -178,12 +179,13 @@ func Check(pkgs []Package, literals map[string][]Position, required ...string) [
 		for _, r := range p.Rules {
 			at := Position{r.File, r.Line}
 			add := func(format string, args ...any) {
-				problems = append(problems, Problem{at, r.ID, fmt.Sprintf("rule %q ", r.ID) + fmt.Sprintf(format, args...)})
+				problems = append(problems, Problem{Position: at, Rule: r.ID, Message: fmt.Sprintf("rule %q ", r.ID) + fmt.Sprintf(format, args...)})
 			}
 			fields := map[string]string{"id": r.ID, "title": r.Title, "effect": r.Effect, "citation": r.Citation, "source": r.Source, "example": r.Example}
 			for _, field := range required {
 				if fields[field] == "" {
 					add("has no %s", field)
+					problems[len(problems)-1].Field = field
 				}
 			}
 			if r.Effect != "" && !Effects[r.Effect] {
@@ -216,7 +218,7 @@ func Check(pkgs []Package, literals map[string][]Position, required ...string) [
 		for i, u := range literals[id] {
 			uses[i] = u.String()
 		}
-		problems = append(problems, Problem{literals[id][0], id, fmt.Sprintf("rule id %q used at %s has no METADATA annotation", id, strings.Join(uses, ", "))})
+		problems = append(problems, Problem{Position: literals[id][0], Rule: id, Message: fmt.Sprintf("rule id %q used at %s has no METADATA annotation", id, strings.Join(uses, ", "))})
 	}
 	sort.SliceStable(problems, func(i, j int) bool {
 		a, b := problems[i], problems[j]
