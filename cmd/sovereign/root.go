@@ -29,6 +29,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		newBundleCmd(),
 		newTestCmd(),
 		newCheckCmd(),
+		newDiffCmd(),
 		newAuditCmd(),
 		newKeygenCmd(),
 		newVersionCmd(),
