@@ -86,7 +86,7 @@ type replayJob struct {
 // recordedOutcome is the part of a logged result the reproduction check
 // compares: verdicts and rule ids (compact records keep both).
 type recordedOutcome struct {
-	Allowed     bool                 `json:"allowed"`
+	Allowed     bool                  `json:"allowed"`
 	Sites       []engine.SiteDecision `json:"sites"`
 	Violations  []engine.Violation    `json:"violations"`
 	Obligations []engine.Violation    `json:"obligations"`
