@@ -13,6 +13,7 @@ import (
 	"time"
 
 	goyaml "github.com/goccy/go-yaml"
+	yast "github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -118,7 +119,7 @@ func ReadScenarioFile(path string) (*ScenarioFile, error) {
 	}
 	var sf ScenarioFile
 	if err := yaml.UnmarshalStrict(raw, &sf); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s:%s", path, locateUnknownField(raw, err))
 	}
 	sf.Path = path
 	if len(sf.Scenarios) == 0 {
@@ -156,6 +157,49 @@ func ReadScenarioFile(path string) (*ScenarioFile, error) {
 		return nil, errors.New(strings.Join(problems, "\n"))
 	}
 	return &sf, nil
+}
+
+// locateUnknownField words a strict decoding error about an unknown field
+// with the field's line and path, which the JSON decoder behind
+// sigs.k8s.io/yaml does not know.
+func locateUnknownField(raw []byte, err error) string {
+	_, rest, ok := strings.Cut(err.Error(), "unknown field \"")
+	name, _, ok2 := strings.Cut(rest, "\"")
+	if !ok || !ok2 {
+		return " " + err.Error()
+	}
+	f, perr := parser.ParseBytes(raw, 0)
+	if perr != nil {
+		return " " + err.Error()
+	}
+	v := &keyFinder{name: name}
+	for _, doc := range f.Docs {
+		yast.Walk(v, doc)
+	}
+	if v.found == nil {
+		return " " + err.Error()
+	}
+	return fmt.Sprintf("%d: %s: unknown field", v.found.GetToken().Position.Line, strings.TrimPrefix(v.found.GetPath(), "$."))
+}
+
+// keyFinder finds the first mapping key with a name.
+type keyFinder struct {
+	name  string
+	found yast.Node
+}
+
+func (k *keyFinder) Visit(n yast.Node) yast.Visitor {
+	if n == nil || k.found != nil {
+		return nil
+	}
+	if kv, ok := n.(*yast.MappingValueNode); ok && kv.Key != nil && kv.Key.String() == k.name {
+		k.found = kv.Value
+		if kv.Value == nil {
+			k.found = kv
+		}
+		return nil
+	}
+	return k
 }
 
 // scenarioLines finds the line of each scenario (best effort: 0 if the YAML
