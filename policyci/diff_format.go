@@ -87,6 +87,9 @@ func (r *DiffResult) markdown(maxRows int) string {
 		if rp.OtherInventory > 0 {
 			row("logged decisions made on another inventory", rp.OtherInventory)
 		}
+		if rp.BaseFromLog > 0 {
+			row("logged decisions of the base bundle taken as base's outcome (same bundle, inventory, engine)", rp.BaseFromLog)
+		}
 		if rp.Reproduced+rp.NotReproduced > 0 {
 			row("logged decisions of the base bundle reproduced exactly", rp.Reproduced)
 			row("**… not reproduced** (replay is not faithful: look here first)", rp.NotReproduced)

@@ -40,6 +40,12 @@ type ReplayOptions struct {
 	Inventory string
 	// Workers evaluate in parallel (default GOMAXPROCS).
 	Workers int
+	// ReevaluateBase decides every request under base, even one the log
+	// shows was decided by the base bundle (same digest) on the same
+	// inventory revision by the same engine version, whose recorded outcome
+	// is otherwise taken as base's: then Reproduced and NotReproduced say
+	// whether replay gives what was recorded.
+	ReevaluateBase bool
 }
 
 // ReplaySummary describes what a replay read.
@@ -64,9 +70,14 @@ type ReplaySummary struct {
 	// reason alone, under base and head alike).
 	Inventory      string `json:"inventory_revision"`
 	OtherInventory int    `json:"decided_on_other_inventory"`
-	// Reproduced and NotReproduced count decisions made by the base bundle
-	// (same digest and inventory revision) whose replay under base gives the
-	// recorded outcome, or not: a check that replay is faithful.
+	// BaseFromLog counts decisions whose base outcome is the recorded one:
+	// made by the base bundle (same digest) on the replayed inventory
+	// revision by this engine version, so deciding them again under base
+	// would only repeat the computation the log holds, signed.
+	BaseFromLog int `json:"base_from_log"`
+	// With ReevaluateBase, Reproduced and NotReproduced count such decisions
+	// whose replay under base gives the recorded verdicts and rule ids, or
+	// not: a check that replay is faithful.
 	Reproduced    int `json:"reproduced"`
 	NotReproduced int `json:"not_reproduced"`
 }
@@ -78,19 +89,14 @@ type replayJob struct {
 	label     string
 	placement *engine.PlacementRequest
 	transfer  *engine.TransferRequest
-	recorded  *recordedOutcome // nil unless made by the base bundle on this inventory
-	base      outcome
-	head      outcome
-}
-
-// recordedOutcome is the part of a logged result the reproduction check
-// compares: verdicts and rule ids (compact records keep both).
-type recordedOutcome struct {
-	Allowed     bool                  `json:"allowed"`
-	Sites       []engine.SiteDecision `json:"sites"`
-	Violations  []engine.Violation    `json:"violations"`
-	Obligations []engine.Violation    `json:"obligations"`
-	EvaluatedAt string                `json:"evaluated_at"`
+	// recorded is the logged outcome when base made it (see BaseFromLog);
+	// fromLog says to use it rather than decide again.
+	recorded *engine.Decision
+	fromLog  bool
+	// otherInventory: the decision was made on another inventory revision.
+	otherInventory bool
+	base           outcome
+	head           outcome
 }
 
 func replay(ctx context.Context, o ReplayOptions, basePolicy, headPolicy *engine.Policy, res *DiffResult) error {
@@ -165,7 +171,11 @@ func replay(ctx context.Context, o ReplayOptions, basePolicy, headPolicy *engine
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				j.base = decideJob(evalCtx, baseEngine, j)
+				if j.fromLog {
+					j.base = outcome{decision: j.recorded}
+				} else {
+					j.base = decideJob(evalCtx, baseEngine, j)
+				}
 				j.head = decideJob(evalCtx, headEngine, j)
 			}
 		}()
@@ -202,7 +212,12 @@ func replay(ctx context.Context, o ReplayOptions, basePolicy, headPolicy *engine
 	}
 	for _, j := range all {
 		sum.Decisions++
-		if j.recorded != nil && j.base.err == nil {
+		if j.otherInventory {
+			sum.OtherInventory++
+		}
+		if j.fromLog {
+			sum.BaseFromLog++
+		} else if j.recorded != nil && j.base.err == nil {
 			if reproduces(j.recorded, j.base.decision) {
 				sum.Reproduced++
 			} else {
@@ -251,8 +266,8 @@ func jobFor(e *audit.VerifiedEntry, o ReplayOptions, base *engine.Policy, inv *e
 	if bytes.Contains(rec.Request, []byte(`"`+audit.Redacted+`"`)) {
 		return nil, "request has redacted fields", nil
 	}
-	var recorded recordedOutcome
-	if err := json.Unmarshal(rec.Result, &recorded); err != nil {
+	var recorded engine.Decision
+	if err := json.Unmarshal(rec.Result, &recorded); err != nil || recorded.Kind != kind {
 		return nil, "result does not decode", nil
 	}
 	j := &replayJob{index: e.Index, kind: kind}
@@ -284,8 +299,11 @@ func jobFor(e *audit.VerifiedEntry, o ReplayOptions, base *engine.Policy, inv *e
 		j.transfer = &req
 		j.label = transferLabel(&req)
 	}
-	if rec.Bundle.Digest == base.Digest && rec.InventoryRevision == inv.Revision {
-		j.recorded = &recorded
+	if rec.Bundle.Digest == base.Digest && rec.InventoryRevision == inv.Revision && rec.EngineVersion == engine.Version {
+		j.recorded, j.fromLog = &recorded, !o.ReevaluateBase
+	}
+	if rec.InventoryRevision != inv.Revision {
+		j.otherInventory = true
 	}
 	return j, "", nil
 }
@@ -341,7 +359,7 @@ func transferLabel(r *engine.TransferRequest) string {
 
 // reproduces reports whether a decision has the recorded verdicts and rule
 // ids (messages may be left out of compact records, so they are not compared).
-func reproduces(rec *recordedOutcome, d *engine.Decision) bool {
+func reproduces(rec, d *engine.Decision) bool {
 	if rec.Allowed != d.Allowed || !equalRules(rec.Violations, d.Violations) || !equalRules(rec.Obligations, d.Obligations) {
 		return false
 	}

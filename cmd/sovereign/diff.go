@@ -16,7 +16,7 @@ import (
 func newDiffCmd() *cobra.Command {
 	var o policyci.DiffOptions
 	var replayLog, pubKeyFile, logKeyFile, from, to, inventory, format, failOn, output string
-	var fullVerify bool
+	var fullVerify, reevaluate bool
 	var maxRows int
 	cmd := &cobra.Command{
 		Use:   "diff --base A --head B (--scenarios DIR | --replay LOG --public-key FILE) [--from T --to T] [--format markdown|json] [--fail-on denied-to-allowed|any]",
@@ -39,8 +39,11 @@ Requests come from:
                     against the signed checkpoint; --full-verify checks the whole log
                     as 'audit verify' does) and replayed as of the time they were
                     decided, on --inventory (default testdata/inventory/demo) under
-                    both policies. Decisions whose request had fields redacted
-                    cannot be replayed and are counted apart.
+                    both policies. A decision the log shows was made by the base
+                    bundle (same digest) on that inventory by this engine version
+                    keeps its recorded outcome as base's (--reevaluate-base decides
+                    it again and counts those reproduced). Decisions whose request
+                    had fields redacted cannot be replayed and are counted apart.
 
 Formats: markdown (default; a pull request comment: summary table, then the
 changes grouped by rule, at most --max-rows per rule) and json (everything).
@@ -72,7 +75,7 @@ a site or transfer that was refused would be allowed; any: any change at all),
 				if err != nil {
 					return fmt.Errorf("diff: %w", err)
 				}
-				r := &policyci.ReplayOptions{Log: replayLog, Source: src, Keys: keys, LogVerifier: v, FullVerify: fullVerify, Inventory: inventory}
+				r := &policyci.ReplayOptions{Log: replayLog, Source: src, Keys: keys, LogVerifier: v, FullVerify: fullVerify, Inventory: inventory, ReevaluateBase: reevaluate}
 				if r.From, err = parseReportTime("from", from); err != nil {
 					return err
 				}
@@ -80,8 +83,8 @@ a site or transfer that was refused would be allowed; any: any change at all),
 					return err
 				}
 				o.Replay = r
-			} else if from != "" || to != "" || fullVerify {
-				return errors.New("diff: --from, --to and --full-verify need --replay")
+			} else if from != "" || to != "" || fullVerify || reevaluate {
+				return errors.New("diff: --from, --to, --full-verify and --reevaluate-base need --replay")
 			}
 			res, err := policyci.Diff(cmd.Context(), o)
 			if err != nil {
@@ -123,6 +126,7 @@ a site or transfer that was refused would be allowed; any: any change at all),
 	f.StringVar(&from, "from", "", "with --replay: first record time (RFC 3339 or YYYY-MM-DD), inclusive")
 	f.StringVar(&to, "to", "", "with --replay: last record time (RFC 3339 or YYYY-MM-DD), exclusive")
 	f.BoolVar(&fullVerify, "full-verify", false, "with --replay: verify the whole log first, as 'audit verify' does")
+	f.BoolVar(&reevaluate, "reevaluate-base", false, "with --replay: decide every request under --base again, even those the log shows base decided (and count those reproduced)")
 	f.StringVar(&inventory, "inventory", "testdata/inventory/demo", "with --replay: the inventory the logged requests are decided on")
 	f.StringVar(&format, "format", policyci.FormatMarkdown, "output: markdown or json")
 	f.StringVar(&failOn, "fail-on", policyci.FailOnNone, "exit 1 on: none, denied-to-allowed or any change")

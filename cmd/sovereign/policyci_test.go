@@ -420,8 +420,20 @@ func TestDiffReplay(t *testing.T) {
 	}
 	rp := res.Replay
 	if rp == nil || rp.TreeSize != 6 || rp.Records != 6 || rp.Decisions != 4 || rp.Skipped["request has redacted fields"] != 1 ||
-		rp.Reproduced != 4 || rp.NotReproduced != 0 || rp.Verification != "window" || rp.Origin != "sovereign/replay-test" {
+		rp.BaseFromLog != 4 || rp.Reproduced != 0 || rp.Verification != "window" || rp.Origin != "sovereign/replay-test" {
 		t.Errorf("replay summary: %+v", rp)
+	}
+	// Deciding base again reproduces what the log holds, and finds the same changes.
+	code, res, out = runDiff(t, append(replayArgs, "--reevaluate-base")...)
+	if got := changeLines(res.Changes, func(c policyci.Change) string { return c.Request }); code != 0 || !slices.Equal(got, want) {
+		t.Errorf("--reevaluate-base: exit %d, changes:\n%s\n%s", code, strings.Join(got, "\n"), out)
+	}
+	if rp := res.Replay; rp == nil || rp.BaseFromLog != 0 || rp.Reproduced != 4 || rp.NotReproduced != 0 {
+		t.Errorf("--reevaluate-base summary: %+v", rp)
+	}
+	// Replayed on another inventory, every outcome is decided again.
+	if code, res, out := runDiff(t, "--base", fixture("pass"), "--head", fixture("head"), "--replay", dataDir, "--public-key", pub, "--inventory", "../../testdata/inventory/demo"); code != 0 || res.Replay.OtherInventory != 4 || res.Replay.BaseFromLog != 0 {
+		t.Errorf("other inventory: exit %d\n%s", code, out)
 	}
 
 	// --full-verify, and a window that holds no decision.
