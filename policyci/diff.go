@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"sync"
 
 	"github.com/sovereign-engine/sovereign/engine"
 )
@@ -250,13 +251,19 @@ func Diff(ctx context.Context, o DiffOptions) (*DiffResult, error) {
 		}
 		scenarioFiles = append(scenarioFiles, files...)
 	}
-	basePolicy, baseSrc, err := LoadPolicySpec(ctx, o.Base, o.Repo, o.PolicyDir)
-	if err != nil {
-		return nil, fmt.Errorf("diff: --base %w", err)
+	// Compiling a policy is most of a small diff's time: both at once.
+	var basePolicy, headPolicy *engine.Policy
+	var baseSrc, headSrc PolicySource
+	var baseErr, headErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { basePolicy, baseSrc, baseErr = LoadPolicySpec(ctx, o.Base, o.Repo, o.PolicyDir) })
+	headPolicy, headSrc, headErr = LoadPolicySpec(ctx, o.Head, o.Repo, o.PolicyDir)
+	wg.Wait()
+	if baseErr != nil {
+		return nil, fmt.Errorf("diff: --base %w", baseErr)
 	}
-	headPolicy, headSrc, err := LoadPolicySpec(ctx, o.Head, o.Repo, o.PolicyDir)
-	if err != nil {
-		return nil, fmt.Errorf("diff: --head %w", err)
+	if headErr != nil {
+		return nil, fmt.Errorf("diff: --head %w", headErr)
 	}
 	res := &DiffResult{Base: baseSrc, Head: headSrc, Changes: []Change{}}
 
