@@ -22,9 +22,18 @@ func (r *DiffResult) Write(w io.Writer, format string, maxRows int) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(r)
 	}
-	_, err := io.WriteString(w, r.markdown(maxRows))
+	md := r.markdown(maxRows)
+	if len(md) > MaxMarkdownBytes {
+		cut := strings.LastIndexByte(md[:MaxMarkdownBytes-200], '\n')
+		md = md[:cut+1] + fmt.Sprintf("\n… truncated at %d of %d bytes to fit a pull request comment: lower --max-rows, or read the whole diff with --format json.\n", cut+1, len(md))
+	}
+	_, err := io.WriteString(w, md)
 	return err
 }
+
+// MaxMarkdownBytes keeps a Markdown diff within what forges accept as one
+// comment (GitHub: 65,536 characters).
+const MaxMarkdownBytes = 60_000
 
 // ruleChange is one change as it concerns one rule.
 type ruleChange struct {
