@@ -172,7 +172,8 @@ func headBundle(b *testing.B) string {
 
 // BenchmarkDiffReplay is `sovereign diff --replay` over the benchmark log:
 // verify the records read, decide each request under the head bundle (and,
-// with reevaluate, under base too), compare.
+// with reevaluate, under base too), compare. Run it with GOGC=400, the GC
+// target `sovereign diff` sets.
 func BenchmarkDiffReplay(b *testing.B) {
 	logDir := benchLog(b)
 	head := headBundle(b)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
@@ -85,6 +86,11 @@ a site or transfer that was refused would be allowed; any: any change at all),
 				o.Replay = r
 			} else if from != "" || to != "" || fullVerify || reevaluate {
 				return errors.New("diff: --from, --to, --full-verify and --reevaluate-base need --replay")
+			}
+			// As serve: evaluation allocates short-lived values on a small
+			// heap, so collecting less often buys throughput (GOGC wins).
+			if _, set := os.LookupEnv("GOGC"); !set {
+				debug.SetGCPercent(400)
 			}
 			res, err := policyci.Diff(cmd.Context(), o)
 			if err != nil {
