@@ -1,11 +1,13 @@
 package policyci
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -122,11 +124,7 @@ func leastCovered(files []engine.FileCoverage, n int) []engine.FileCoverage {
 			out = append(out, f)
 		}
 	}
-	for i := 1; i < len(out); i++ { // insertion sort: a handful of files
-		for j := i; j > 0 && out[j].Percent < out[j-1].Percent; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
+	slices.SortStableFunc(out, func(a, b engine.FileCoverage) int { return cmp.Compare(a.Percent, b.Percent) })
 	if len(out) > n {
 		out = out[:n]
 	}
