@@ -25,29 +25,19 @@ type TestReport struct {
 // or error is not activated. A bundle without tests passes with zero counts.
 func RunPolicyTests(ctx context.Context, p *Policy, timeout time.Duration) (TestReport, error) {
 	var rep TestReport
-	store := inmem.NewWithOpts(inmem.OptRoundTripOnWrite(false))
-	txn, err := store.NewTransaction(ctx, storage.WriteParams)
+	results, _, err := RunRegoTests(ctx, p, timeout, false)
 	if err != nil {
 		return rep, err
 	}
-	defer store.Abort(ctx, txn)
-	ch, err := tester.NewRunner().
-		SetStore(store).
-		SetBundles(map[string]*bundle.Bundle{"bundle": p.bundle}).
-		SetTimeout(timeout).
-		RunTests(ctx, txn)
-	if err != nil {
-		return rep, fmt.Errorf("compile bundle tests: %w", err)
-	}
-	for r := range ch {
-		switch {
-		case r.Error != nil:
+	for _, r := range results {
+		switch r.Status {
+		case StatusError:
 			rep.Failed++
-			rep.Failures = append(rep.Failures, fmt.Sprintf("%s.%s: error: %v", r.Package, r.Name, r.Error))
-		case r.Fail:
+			rep.Failures = append(rep.Failures, fmt.Sprintf("%s.%s: error: %s", r.Package, r.Name, r.Message))
+		case StatusFail:
 			rep.Failed++
 			rep.Failures = append(rep.Failures, fmt.Sprintf("%s.%s: FAIL", r.Package, r.Name))
-		case r.Skip:
+		case StatusSkip:
 			rep.Skipped++
 		default:
 			rep.Passed++
