@@ -55,6 +55,11 @@ func (r *DiffResult) markdown(maxRows int) string {
 		if !rp.From.IsZero() || !rp.To.IsZero() {
 			s += fmt.Sprintf("; %s to %s", timeOr(rp.From, "start"), timeOr(rp.To, "end"))
 		}
+		if !rp.At.IsZero() {
+			s += fmt.Sprintf("; each decided as of %s", timeOr(rp.At, ""))
+		} else {
+			s += "; each decided as of when it was made"
+		}
 		on = append(on, s+")")
 	}
 	fmt.Fprintf(&b, "Decided on: %s.\n\n", strings.Join(on, "; "))

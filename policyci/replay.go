@@ -38,6 +38,10 @@ type ReplayOptions struct {
 	// Inventory is the directory of the inventory the requests are decided
 	// on, under both policies.
 	Inventory string
+	// At, if set, decides every request as of that time instead of the time
+	// it was decided: "what would these real requests get now". Identical
+	// requests are then decided once; no recorded outcome stands for base's.
+	At time.Time
 	// Workers evaluate in parallel (default GOMAXPROCS).
 	Workers int
 	// ReevaluateBase decides every request under base, even one the log
@@ -62,6 +66,11 @@ type ReplaySummary struct {
 	// them were placement or transfer decisions in [From, To) and replayed.
 	Records   int `json:"records"`
 	Decisions int `json:"decisions"`
+	// At is the time every request was decided as of, if one was given.
+	At time.Time `json:"at,omitzero"`
+	// Evaluations is how many policy evaluations the replay ran: identical
+	// requests decided at the same time are evaluated once per policy.
+	Evaluations int `json:"evaluations"`
 	// Skipped counts decisions that could not be replayed, by reason
 	// (a redacted request, a request this engine no longer decodes).
 	Skipped map[string]int `json:"skipped,omitempty"`
@@ -97,6 +106,13 @@ type replayJob struct {
 	otherInventory bool
 	base           outcome
 	head           outcome
+	// key identifies the request as decided (kind, request with its time);
+	// a request decided before under the same key takes that outcome
+	// (baseOf, headOf) instead of being decided again.
+	key            string
+	baseOf, headOf *replayJob
+	evalBase       bool
+	evalHead       bool
 }
 
 func replay(ctx context.Context, o ReplayOptions, basePolicy, headPolicy *engine.Policy, res *DiffResult) error {
@@ -121,7 +137,7 @@ func replay(ctx context.Context, o ReplayOptions, basePolicy, headPolicy *engine
 	if err != nil {
 		return fmt.Errorf("replay: head: %w", err)
 	}
-	sum := &ReplaySummary{Log: o.Log, Verification: "window", From: o.From, To: o.To, Inventory: inv.Revision, Skipped: map[string]int{}}
+	sum := &ReplaySummary{Log: o.Log, Verification: "window", From: o.From, To: o.To, At: o.At, Inventory: inv.Revision, Skipped: map[string]int{}}
 	var raw []byte
 	if o.FullVerify {
 		vs, err := audit.VerifyLog(ctx, o.Source, o.Keys, o.LogVerifier, nil)
@@ -171,16 +187,19 @@ func replay(ctx context.Context, o ReplayOptions, basePolicy, headPolicy *engine
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				if j.fromLog {
-					j.base = outcome{decision: j.recorded}
-				} else {
+				if j.evalBase {
 					j.base = decideJob(evalCtx, baseEngine, j)
 				}
-				j.head = decideJob(evalCtx, headEngine, j)
+				if j.evalHead {
+					j.head = decideJob(evalCtx, headEngine, j)
+				}
 			}
 		}()
 	}
 	var all []*replayJob
+	// Identical requests decided at the same time get the same decision:
+	// each is evaluated once per policy.
+	firstBase, firstHead := map[string]*replayJob{}, map[string]*replayJob{}
 	scanErr := audit.ScanWindow(ctx, o.Source, ks, cp, lo, hi, func(e *audit.VerifiedEntry) error {
 		sum.Records++
 		j, skip, err := jobFor(e, o, basePolicy, inv)
@@ -195,6 +214,21 @@ func replay(ctx context.Context, o ReplayOptions, basePolicy, headPolicy *engine
 			return nil
 		}
 		all = append(all, j)
+		if j.fromLog {
+			j.base = outcome{decision: j.recorded}
+		} else if first, ok := firstBase[j.key]; ok {
+			j.baseOf = first
+		} else {
+			firstBase[j.key], j.evalBase = j, true
+		}
+		if first, ok := firstHead[j.key]; ok {
+			j.headOf = first
+		} else {
+			firstHead[j.key], j.evalHead = j, true
+		}
+		if !j.evalBase && !j.evalHead {
+			return nil
+		}
 		select {
 		case jobs <- j:
 			return nil
@@ -210,7 +244,14 @@ func replay(ctx context.Context, o ReplayOptions, basePolicy, headPolicy *engine
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	sum.Evaluations = len(firstBase) + len(firstHead)
 	for _, j := range all {
+		if j.baseOf != nil {
+			j.base = j.baseOf.base
+		}
+		if j.headOf != nil {
+			j.head = j.headOf.head
+		}
 		sum.Decisions++
 		if j.otherInventory {
 			sum.OtherInventory++
@@ -272,10 +313,14 @@ func jobFor(e *audit.VerifiedEntry, o ReplayOptions, base *engine.Policy, inv *e
 	}
 	j := &replayJob{index: e.Index, kind: kind}
 	// A request without `at` was decided at the time the result names: the
-	// replay decides it as of then.
+	// replay decides it as of then, unless told to decide all as of one time.
 	at := recorded.EvaluatedAt
 	if at == "" {
 		at = rec.Time.UTC().Format(time.RFC3339Nano)
+	}
+	fixed := ""
+	if !o.At.IsZero() {
+		fixed = o.At.UTC().Format(time.RFC3339Nano)
 	}
 	switch kind {
 	case engine.KindPlacement:
@@ -286,8 +331,13 @@ func jobFor(e *audit.VerifiedEntry, o ReplayOptions, base *engine.Policy, inv *e
 		if req.At == "" {
 			req.At = at
 		}
+		if fixed != "" {
+			req.At = fixed
+		}
 		j.placement = &req
 		j.label = placementLabel(&req)
+		key, _ := json.Marshal(&req)
+		j.key = kind + " " + string(key)
 	case engine.KindTransfer:
 		var req engine.TransferRequest
 		if err := decodeStrict(rec.Request, &req); err != nil {
@@ -296,10 +346,15 @@ func jobFor(e *audit.VerifiedEntry, o ReplayOptions, base *engine.Policy, inv *e
 		if req.At == "" {
 			req.At = at
 		}
+		if fixed != "" {
+			req.At = fixed
+		}
 		j.transfer = &req
 		j.label = transferLabel(&req)
+		key, _ := json.Marshal(&req)
+		j.key = kind + " " + string(key)
 	}
-	if rec.Bundle.Digest == base.Digest && rec.InventoryRevision == inv.Revision && rec.EngineVersion == engine.Version {
+	if rec.Bundle.Digest == base.Digest && rec.InventoryRevision == inv.Revision && rec.EngineVersion == engine.Version && fixed == "" {
 		j.recorded, j.fromLog = &recorded, !o.ReevaluateBase
 	}
 	if rec.InventoryRevision != inv.Revision {

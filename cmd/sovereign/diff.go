@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -16,7 +17,7 @@ import (
 
 func newDiffCmd() *cobra.Command {
 	var o policyci.DiffOptions
-	var replayLog, pubKeyFile, logKeyFile, from, to, inventory, format, failOn, output string
+	var replayLog, pubKeyFile, logKeyFile, from, to, at, inventory, format, failOn, output string
 	var fullVerify, reevaluate bool
 	var maxRows int
 	cmd := &cobra.Command{
@@ -45,6 +46,9 @@ Requests come from:
                     keeps its recorded outcome as base's (--reevaluate-base decides
                     it again and counts those reproduced). Decisions whose request
                     had fields redacted cannot be replayed and are counted apart.
+                    --at T decides every request as of T instead ("what would these
+                    real requests get now"). Identical requests decided at the same
+                    time are evaluated once.
 
 Formats: markdown (default; a pull request comment: summary table, then the
 changes grouped by rule, at most --max-rows per rule) and json (everything).
@@ -83,9 +87,14 @@ a site or transfer that was refused would be allowed; any: any change at all),
 				if r.To, err = parseReportTime("to", to); err != nil {
 					return err
 				}
+				if at == "now" {
+					r.At = time.Now().UTC()
+				} else if r.At, err = parseReportTime("at", at); err != nil {
+					return err
+				}
 				o.Replay = r
-			} else if from != "" || to != "" || fullVerify || reevaluate {
-				return errors.New("diff: --from, --to, --full-verify and --reevaluate-base need --replay")
+			} else if from != "" || to != "" || at != "" || fullVerify || reevaluate {
+				return errors.New("diff: --from, --to, --at, --full-verify and --reevaluate-base need --replay")
 			}
 			// As serve: evaluation allocates short-lived values on a small
 			// heap, so collecting less often buys throughput (GOGC wins).
@@ -131,6 +140,7 @@ a site or transfer that was refused would be allowed; any: any change at all),
 	f.StringVar(&logKeyFile, "log-key", "", "with --replay: the checkpoint verifier key (log.vkey; default: next to --public-key)")
 	f.StringVar(&from, "from", "", "with --replay: first record time (RFC 3339 or YYYY-MM-DD), inclusive")
 	f.StringVar(&to, "to", "", "with --replay: last record time (RFC 3339 or YYYY-MM-DD), exclusive")
+	f.StringVar(&at, "at", "", "with --replay: decide every request as of this time (RFC 3339, YYYY-MM-DD or now) instead of when it was decided")
 	f.BoolVar(&fullVerify, "full-verify", false, "with --replay: verify the whole log first, as 'audit verify' does")
 	f.BoolVar(&reevaluate, "reevaluate-base", false, "with --replay: decide every request under --base again, even those the log shows base decided (and count those reproduced)")
 	f.StringVar(&inventory, "inventory", "testdata/inventory/demo", "with --replay: the inventory the logged requests are decided on")

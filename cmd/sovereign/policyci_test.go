@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sovereign-engine/sovereign/api"
 	"github.com/sovereign-engine/sovereign/audit"
@@ -370,6 +371,7 @@ func TestDiffReplay(t *testing.T) {
 		{"placement", `{"dataset": "catalog", "operation": "store", "at": "2026-01-01T00:00:00Z"}`},                                                     // #3: no change
 		{"transfer", `{"dataset": "pii-eu", "from": "fra-1", "to": "zrh-1", "type": "backup"}`},                                                         // #4
 		{"transfer", `{"dataset": "pii-eu", "from": "fra-1", "to": "iad-1", "type": "replicate", "mechanism": {"kind": "scc", "reference": "SCC #1"}}`}, // #5: redacted
+		{"placement", `{"dataset": "catalog", "operation": "store", "at": "2026-01-01T00:00:00Z"}`},                                                     // #6: #3 again, evaluated once
 	}
 	// Index 0 is a non-decision record: replay skips it without counting.
 	if _, err := l.Append(ctx, &audit.Record{Kind: audit.KindInventoryActivation, Principal: "system", EngineVersion: engine.Version, InventoryRevision: inv.Revision}); err != nil {
@@ -419,8 +421,8 @@ func TestDiffReplay(t *testing.T) {
 		t.Errorf("changes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	rp := res.Replay
-	if rp == nil || rp.TreeSize != 6 || rp.Records != 6 || rp.Decisions != 4 || rp.Skipped["request has redacted fields"] != 1 ||
-		rp.BaseFromLog != 4 || rp.Reproduced != 0 || rp.Verification != "window" || rp.Origin != "sovereign/replay-test" {
+	if rp == nil || rp.TreeSize != 7 || rp.Records != 7 || rp.Decisions != 5 || rp.Skipped["request has redacted fields"] != 1 ||
+		rp.BaseFromLog != 5 || rp.Evaluations != 4 || rp.Reproduced != 0 || rp.Verification != "window" || rp.Origin != "sovereign/replay-test" {
 		t.Errorf("replay summary: %+v", rp)
 	}
 	// Deciding base again reproduces what the log holds, and finds the same changes.
@@ -428,11 +430,20 @@ func TestDiffReplay(t *testing.T) {
 	if got := changeLines(res.Changes, func(c policyci.Change) string { return c.Request }); code != 0 || !slices.Equal(got, want) {
 		t.Errorf("--reevaluate-base: exit %d, changes:\n%s\n%s", code, strings.Join(got, "\n"), out)
 	}
-	if rp := res.Replay; rp == nil || rp.BaseFromLog != 0 || rp.Reproduced != 4 || rp.NotReproduced != 0 {
+	if rp := res.Replay; rp == nil || rp.BaseFromLog != 0 || rp.Evaluations != 8 || rp.Reproduced != 5 || rp.NotReproduced != 0 {
 		t.Errorf("--reevaluate-base summary: %+v", rp)
 	}
+	// As of one time: the same changes (the fixture policy reads no dates),
+	// every request decided under both, identical ones once.
+	code, res, out = runDiff(t, append(replayArgs, "--at", "2027-03-01")...)
+	if got := changeLines(res.Changes, func(c policyci.Change) string { return c.Request }); code != 0 || !slices.Equal(got, want) {
+		t.Errorf("--at: exit %d, changes:\n%s\n%s", code, strings.Join(got, "\n"), out)
+	}
+	if rp := res.Replay; rp == nil || rp.BaseFromLog != 0 || rp.Evaluations != 8 || !rp.At.Equal(time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("--at summary: %+v", rp)
+	}
 	// Replayed on another inventory, every outcome is decided again.
-	if code, res, out := runDiff(t, "--base", fixture("pass"), "--head", fixture("head"), "--replay", dataDir, "--public-key", pub, "--inventory", "../../testdata/inventory/demo"); code != 0 || res.Replay.OtherInventory != 4 || res.Replay.BaseFromLog != 0 {
+	if code, res, out := runDiff(t, "--base", fixture("pass"), "--head", fixture("head"), "--replay", dataDir, "--public-key", pub, "--inventory", "../../testdata/inventory/demo"); code != 0 || res.Replay.OtherInventory != 5 || res.Replay.BaseFromLog != 0 {
 		t.Errorf("other inventory: exit %d\n%s", code, out)
 	}
 
@@ -449,7 +460,7 @@ func TestDiffReplay(t *testing.T) {
 	}
 
 	// A log altered after the fact is refused, nothing replayed.
-	bundlePath := filepath.Join(dataDir, audit.LogDir, "tile", "entries", "000.p", "6")
+	bundlePath := filepath.Join(dataDir, audit.LogDir, "tile", "entries", "000.p", "7")
 	raw, err := os.ReadFile(bundlePath)
 	if err != nil {
 		t.Fatal(err)
