@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sovereign-engine/sovereign/api"
 	"github.com/sovereign-engine/sovereign/audit"
@@ -30,9 +32,18 @@ func replayDecisions() int {
 
 const demoInventory = "../testdata/inventory/demo"
 
+// replayPool is how many distinct requests the benchmark log draws from
+// (REPLAY_POOL; 0, the default, draws every request at random, so that
+// almost none repeats: the worst case for replay).
+func replayPool() int {
+	n, _ := strconv.Atoi(os.Getenv("REPLAY_POOL"))
+	return max(n, 0)
+}
+
 var (
 	benchLogOnce sync.Once
 	benchLogDir  string
+	benchLogKeep bool // REPLAY_LOG_DIR: reuse, and keep, the log there
 	benchLogErr  error
 )
 
@@ -43,8 +54,12 @@ var (
 func benchLog(b *testing.B) string {
 	benchLogOnce.Do(func() {
 		ctx := context.Background()
-		benchLogDir, benchLogErr = os.MkdirTemp("", "sovereign-replay-bench-*")
-		if benchLogErr != nil {
+		if dir := os.Getenv("REPLAY_LOG_DIR"); dir != "" {
+			benchLogDir, benchLogKeep = dir, true
+			if _, err := os.Stat(filepath.Join(dir, audit.LogDir, "checkpoint")); err == nil {
+				return // written by an earlier run with the same settings
+			}
+		} else if benchLogDir, benchLogErr = os.MkdirTemp("", "sovereign-replay-bench-*"); benchLogErr != nil {
 			return
 		}
 		l, err := audit.Open(ctx, audit.Options{DataDir: benchLogDir, Origin: "sovereign/replay-bench"})
@@ -69,6 +84,14 @@ func benchLog(b *testing.B) string {
 		}
 		dlog := api.AuditDecisionLog{Log: l}
 		n := replayDecisions()
+		var pool [][2]string
+		if size := replayPool(); size > 0 {
+			rng := rand.New(rand.NewPCG(42, 7))
+			for range size {
+				kind, body := benchRequest(rng, inv)
+				pool = append(pool, [2]string{kind, string(body)})
+			}
+		}
 		const writers = 32
 		var wg sync.WaitGroup
 		errs := make(chan error, writers)
@@ -79,6 +102,12 @@ func benchLog(b *testing.B) string {
 				rng := rand.New(rand.NewPCG(uint64(w), 7))
 				for i := w; i < n; i += writers {
 					kind, body := benchRequest(rng, inv)
+					if pool != nil {
+						// A few requests are asked often (Zipf, s = 1.1): services
+						// placing and moving the same datasets.
+						p := pool[zipf(rng, len(pool))]
+						kind, body = p[0], []byte(p[1])
+					}
 					var d *engine.Decision
 					var err error
 					if kind == engine.KindPlacement {
@@ -113,6 +142,22 @@ func benchLog(b *testing.B) string {
 		b.Fatal(benchLogErr)
 	}
 	return benchLogDir
+}
+
+// zipf draws an index in [0, n) with probability proportional to 1/(i+1)^1.1.
+func zipf(rng *rand.Rand, n int) int {
+	var total float64
+	for i := range n {
+		total += 1 / math.Pow(float64(i+1), 1.1)
+	}
+	x := rng.Float64() * total
+	for i := range n {
+		x -= 1 / math.Pow(float64(i+1), 1.1)
+		if x <= 0 {
+			return i
+		}
+	}
+	return n - 1
 }
 
 func benchRequest(rng *rand.Rand, inv *engine.Inventory) (string, []byte) {
@@ -201,17 +246,24 @@ func BenchmarkDiffReplay(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	at := time.Now().UTC()
 	for _, mode := range []struct {
 		name       string
 		reevaluate bool
 		full       bool
-	}{{"base=log", false, false}, {"base=log,full-verify", false, true}, {"base=reevaluated", true, false}} {
+		at         time.Time
+	}{
+		{"base=log", false, false, time.Time{}},
+		{"base=log,full-verify", false, true, time.Time{}},
+		{"base=reevaluated", true, false, time.Time{}},
+		{"at=now", false, false, at},
+	} {
 		b.Run(mode.name, func(b *testing.B) {
 			var res *policyci.DiffResult
 			for b.Loop() {
 				res, err = policyci.Diff(context.Background(), policyci.DiffOptions{Base: base, Head: head, Replay: &policyci.ReplayOptions{
 					Log: logDir, Source: src, Keys: keys, LogVerifier: v, Inventory: demoInventory,
-					ReevaluateBase: mode.reevaluate, FullVerify: mode.full,
+					ReevaluateBase: mode.reevaluate, FullVerify: mode.full, At: mode.at,
 				}})
 				if err != nil {
 					b.Fatal(err)
@@ -222,6 +274,7 @@ func BenchmarkDiffReplay(b *testing.B) {
 				b.Fatalf("replay: %+v, counts %+v", rp, res.Counts)
 			}
 			b.ReportMetric(float64(rp.Decisions), "decisions/op")
+			b.ReportMetric(float64(rp.Evaluations), "evaluations/op")
 			b.ReportMetric(float64(res.Counts.RequestsChanged), "changed/op")
 			b.ReportMetric(float64(rp.Decisions)/(b.Elapsed().Seconds()/float64(b.N)), "decisions/s")
 		})
@@ -230,7 +283,7 @@ func BenchmarkDiffReplay(b *testing.B) {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if benchLogDir != "" {
+	if benchLogDir != "" && !benchLogKeep {
 		os.RemoveAll(benchLogDir)
 	}
 	os.Exit(code)
