@@ -55,9 +55,12 @@ func (r *DiffResult) markdown(maxRows int) string {
 		if !rp.From.IsZero() || !rp.To.IsZero() {
 			s += fmt.Sprintf("; %s to %s", timeOr(rp.From, "start"), timeOr(rp.To, "end"))
 		}
-		if !rp.At.IsZero() {
+		switch {
+		case !rp.At.IsZero():
 			s += fmt.Sprintf("; each decided as of %s", timeOr(rp.At, ""))
-		} else {
+		case rp.ByDate:
+			s += "; each decided as of when it was made (both policies read only the date of it)"
+		default:
 			s += "; each decided as of when it was made"
 		}
 		on = append(on, s+")")

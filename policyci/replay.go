@@ -71,6 +71,11 @@ type ReplaySummary struct {
 	// Evaluations is how many policy evaluations the replay ran: identical
 	// requests decided at the same time are evaluated once per policy.
 	Evaluations int `json:"evaluations"`
+	// ByDate is true when both policies provably read the decision time only
+	// as its date (DateOnly): identical requests of one UTC day are then
+	// evaluated once. TimeUse says why not, otherwise.
+	ByDate  bool   `json:"by_date"`
+	TimeUse string `json:"time_use,omitempty"`
 	// Skipped counts decisions that could not be replayed, by reason
 	// (a redacted request, a request this engine no longer decodes).
 	Skipped map[string]int `json:"skipped,omitempty"`
@@ -138,6 +143,17 @@ func replay(ctx context.Context, o ReplayOptions, basePolicy, headPolicy *engine
 		return fmt.Errorf("replay: head: %w", err)
 	}
 	sum := &ReplaySummary{Log: o.Log, Verification: "window", From: o.From, To: o.To, At: o.At, Inventory: inv.Revision, Skipped: map[string]int{}}
+	if o.At.IsZero() {
+		baseOK, baseWhy := DateOnly(basePolicy.Modules())
+		headOK, headWhy := DateOnly(headPolicy.Modules())
+		sum.ByDate = baseOK && headOK
+		switch {
+		case !baseOK:
+			sum.TimeUse = "base: " + baseWhy
+		case !headOK:
+			sum.TimeUse = "head: " + headWhy
+		}
+	}
 	var raw []byte
 	if o.FullVerify {
 		vs, err := audit.VerifyLog(ctx, o.Source, o.Keys, o.LogVerifier, nil)
@@ -202,7 +218,7 @@ func replay(ctx context.Context, o ReplayOptions, basePolicy, headPolicy *engine
 	firstBase, firstHead := map[string]*replayJob{}, map[string]*replayJob{}
 	scanErr := audit.ScanWindow(ctx, o.Source, ks, cp, lo, hi, func(e *audit.VerifiedEntry) error {
 		sum.Records++
-		j, skip, err := jobFor(e, o, basePolicy, inv)
+		j, skip, err := jobFor(e, o, basePolicy, inv, sum.ByDate)
 		if err != nil {
 			return err
 		}
@@ -287,7 +303,7 @@ func decideJob(ctx context.Context, e *engine.Engine, j *replayJob) outcome {
 
 // jobFor turns a verified record into a request to replay: a skip reason
 // for a decision that cannot be, nil for a record that is not a decision.
-func jobFor(e *audit.VerifiedEntry, o ReplayOptions, base *engine.Policy, inv *engine.Inventory) (*replayJob, string, error) {
+func jobFor(e *audit.VerifiedEntry, o ReplayOptions, base *engine.Policy, inv *engine.Inventory, byDate bool) (*replayJob, string, error) {
 	rec, err := e.Envelope.Record()
 	if err != nil {
 		return nil, "", fmt.Errorf("entry %d: %w", e.Index, err)
@@ -336,7 +352,9 @@ func jobFor(e *audit.VerifiedEntry, o ReplayOptions, base *engine.Policy, inv *e
 		}
 		j.placement = &req
 		j.label = placementLabel(&req)
-		key, _ := json.Marshal(&req)
+		keyed := req
+		keyed.At = keyTime(req.At, byDate)
+		key, _ := json.Marshal(&keyed)
 		j.key = kind + " " + string(key)
 	case engine.KindTransfer:
 		var req engine.TransferRequest
@@ -351,7 +369,9 @@ func jobFor(e *audit.VerifiedEntry, o ReplayOptions, base *engine.Policy, inv *e
 		}
 		j.transfer = &req
 		j.label = transferLabel(&req)
-		key, _ := json.Marshal(&req)
+		keyed := req
+		keyed.At = keyTime(req.At, byDate)
+		key, _ := json.Marshal(&keyed)
 		j.key = kind + " " + string(key)
 	}
 	if rec.Bundle.Digest == base.Digest && rec.InventoryRevision == inv.Revision && rec.EngineVersion == engine.Version && fixed == "" {
@@ -361,6 +381,19 @@ func jobFor(e *audit.VerifiedEntry, o ReplayOptions, base *engine.Policy, inv *e
 		j.otherInventory = true
 	}
 	return j, "", nil
+}
+
+// keyTime is the part of a request's time its decision can depend on: the
+// UTC date when the policies read no more of it, else all of it.
+func keyTime(at string, byDate bool) string {
+	if !byDate {
+		return at
+	}
+	t, err := time.Parse(time.RFC3339Nano, at)
+	if err != nil {
+		return at // the engine refuses it under both; keep it apart
+	}
+	return t.UTC().Format(time.DateOnly)
 }
 
 func decodeStrict(raw []byte, v any) error {

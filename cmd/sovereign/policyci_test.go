@@ -372,6 +372,7 @@ func TestDiffReplay(t *testing.T) {
 		{"transfer", `{"dataset": "pii-eu", "from": "fra-1", "to": "zrh-1", "type": "backup"}`},                                                         // #4
 		{"transfer", `{"dataset": "pii-eu", "from": "fra-1", "to": "iad-1", "type": "replicate", "mechanism": {"kind": "scc", "reference": "SCC #1"}}`}, // #5: redacted
 		{"placement", `{"dataset": "catalog", "operation": "store", "at": "2026-01-01T00:00:00Z"}`},                                                     // #6: #3 again, evaluated once
+		{"placement", `{"dataset": "pii-eu", "operation": "store"}`},                                                                                    // #7: #1 again, the same day: evaluated once (no rule reads the time)
 	}
 	// Index 0 is a non-decision record: replay skips it without counting.
 	if _, err := l.Append(ctx, &audit.Record{Kind: audit.KindInventoryActivation, Principal: "system", EngineVersion: engine.Version, InventoryRevision: inv.Revision}); err != nil {
@@ -415,14 +416,17 @@ func TestDiffReplay(t *testing.T) {
 		"log #1 zrh-1 denied→allowed -v[dataset.residency]",
 		"log #2 fra-2 allowed→denied +v[sovereign.us_operator]",
 		"log #4 - denied→allowed -v[dataset.residency] +o[dataset.transfer_record] -o[dataset.encrypt_at_rest]",
+		"log #7 fra-2 allowed→denied +v[sovereign.us_operator]",
+		"log #7 iad-1  +v[sovereign.us_operator]",
+		"log #7 zrh-1 denied→allowed -v[dataset.residency]",
 	}
 	got := changeLines(res.Changes, func(c policyci.Change) string { return c.Request })
 	if !slices.Equal(got, want) {
 		t.Errorf("changes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	rp := res.Replay
-	if rp == nil || rp.TreeSize != 7 || rp.Records != 7 || rp.Decisions != 5 || rp.Skipped["request has redacted fields"] != 1 ||
-		rp.BaseFromLog != 5 || rp.Evaluations != 4 || rp.Reproduced != 0 || rp.Verification != "window" || rp.Origin != "sovereign/replay-test" {
+	if rp == nil || rp.TreeSize != 8 || rp.Records != 8 || rp.Decisions != 6 || rp.Skipped["request has redacted fields"] != 1 || !rp.ByDate ||
+		rp.BaseFromLog != 6 || rp.Evaluations != 4 || rp.Reproduced != 0 || rp.Verification != "window" || rp.Origin != "sovereign/replay-test" {
 		t.Errorf("replay summary: %+v", rp)
 	}
 	// Deciding base again reproduces what the log holds, and finds the same changes.
@@ -430,7 +434,7 @@ func TestDiffReplay(t *testing.T) {
 	if got := changeLines(res.Changes, func(c policyci.Change) string { return c.Request }); code != 0 || !slices.Equal(got, want) {
 		t.Errorf("--reevaluate-base: exit %d, changes:\n%s\n%s", code, strings.Join(got, "\n"), out)
 	}
-	if rp := res.Replay; rp == nil || rp.BaseFromLog != 0 || rp.Evaluations != 8 || rp.Reproduced != 5 || rp.NotReproduced != 0 {
+	if rp := res.Replay; rp == nil || rp.BaseFromLog != 0 || rp.Evaluations != 8 || rp.Reproduced != 6 || rp.NotReproduced != 0 {
 		t.Errorf("--reevaluate-base summary: %+v", rp)
 	}
 	// As of one time: the same changes (the fixture policy reads no dates),
@@ -443,24 +447,24 @@ func TestDiffReplay(t *testing.T) {
 		t.Errorf("--at summary: %+v", rp)
 	}
 	// Replayed on another inventory, every outcome is decided again.
-	if code, res, out := runDiff(t, "--base", fixture("pass"), "--head", fixture("head"), "--replay", dataDir, "--public-key", pub, "--inventory", "../../testdata/inventory/demo"); code != 0 || res.Replay.OtherInventory != 5 || res.Replay.BaseFromLog != 0 {
+	if code, res, out := runDiff(t, "--base", fixture("pass"), "--head", fixture("head"), "--replay", dataDir, "--public-key", pub, "--inventory", "../../testdata/inventory/demo"); code != 0 || res.Replay.OtherInventory != 6 || res.Replay.BaseFromLog != 0 {
 		t.Errorf("other inventory: exit %d\n%s", code, out)
 	}
 
 	// --full-verify, and a window that holds no decision.
-	if code, res, out := runDiff(t, append(replayArgs, "--full-verify")...); code != 0 || res.Replay.Verification != "full" || len(res.Changes) != 5 {
+	if code, res, out := runDiff(t, append(replayArgs, "--full-verify")...); code != 0 || res.Replay.Verification != "full" || len(res.Changes) != 8 {
 		t.Errorf("--full-verify: exit %d\n%s", code, out)
 	}
 	if code, res, out := runDiff(t, append(replayArgs, "--from", "2999-01-01")...); code != 0 || res.Replay.Decisions != 0 || len(res.Changes) != 0 {
 		t.Errorf("--from in the future: exit %d\n%s", code, out)
 	}
 	// With scenarios too, both are reported.
-	if code, res, out := runDiff(t, append(replayArgs, "--scenarios", fixture("scenarios"))...); code != 0 || len(res.Changes) != 12 || res.Scenarios != 5 {
+	if code, res, out := runDiff(t, append(replayArgs, "--scenarios", fixture("scenarios"))...); code != 0 || len(res.Changes) != 15 || res.Scenarios != 5 {
 		t.Errorf("replay and scenarios: exit %d, %d changes\n%s", code, len(res.Changes), out)
 	}
 
 	// A log altered after the fact is refused, nothing replayed.
-	bundlePath := filepath.Join(dataDir, audit.LogDir, "tile", "entries", "000.p", "7")
+	bundlePath := filepath.Join(dataDir, audit.LogDir, "tile", "entries", "000.p", "8")
 	raw, err := os.ReadFile(bundlePath)
 	if err != nil {
 		t.Fatal(err)
