@@ -50,4 +50,4 @@ reference:
 
 # Regenerate the policy catalog (docs/policies.md) from the METADATA annotations.
 docs:
-	$(GO) run ./policies/internal/catalog/gen > docs/policies.md
+	$(GO) run ./policies/catalog/gen > docs/policies.md

@@ -168,11 +168,29 @@ func (e *Engine) Placement(ctx context.Context, req *PlacementRequest) (*Decisio
 	if err != nil {
 		return nil, err
 	}
+	sites, err := placementSites(res, in.candidates)
+	if err != nil {
+		return nil, err
+	}
+	d := newDecision(KindPlacement, s, in.at)
+	d.Sites = sites
+	d.Exemptions = res.exemptions
+	for _, sd := range sites {
+		if sd.Allowed {
+			d.Allowed = true
+			break
+		}
+	}
+	return d, nil
+}
 
-	bySite := make(map[string]*SiteDecision, len(in.candidates))
-	order := make(map[string]int, len(in.candidates))
-	sites := make([]SiteDecision, len(in.candidates))
-	for i, c := range in.candidates {
+// placementSites attributes a placement's findings to its candidates and ranks
+// them.
+func placementSites(res *evalResult, candidates []string) ([]SiteDecision, error) {
+	bySite := make(map[string]*SiteDecision, len(candidates))
+	order := make(map[string]int, len(candidates))
+	sites := make([]SiteDecision, len(candidates))
+	for i, c := range candidates {
 		sites[i] = SiteDecision{Site: c, Allowed: true, Obligations: []Obligation{}}
 		bySite[c] = &sites[i]
 		order[c] = i
@@ -207,17 +225,7 @@ func (e *Engine) Placement(ctx context.Context, req *PlacementRequest) (*Decisio
 		}
 	}
 	rankSites(sites, order)
-
-	d := newDecision(KindPlacement, s, in.at)
-	d.Sites = sites
-	d.Exemptions = res.exemptions
-	for _, sd := range sites {
-		if sd.Allowed {
-			d.Allowed = true
-			break
-		}
-	}
-	return d, nil
+	return sites, nil
 }
 
 // PolicyInput returns the Rego input document the engine would evaluate for a
@@ -321,6 +329,12 @@ func (e *Engine) Transfer(ctx context.Context, req *TransferRequest) (*Decision,
 		return nil, err
 	}
 	d := newDecision(KindTransfer, s, in.at)
+	transferVerdict(d, res)
+	return d, nil
+}
+
+// transferVerdict fills a transfer decision from the policy's findings.
+func transferVerdict(d *Decision, res *evalResult) {
 	for _, v := range res.violations {
 		d.Violations = append(d.Violations, v.Violation)
 	}
@@ -332,7 +346,6 @@ func (e *Engine) Transfer(ctx context.Context, req *TransferRequest) (*Decision,
 	}
 	d.Exemptions = res.exemptions
 	d.Allowed = len(d.Violations) == 0
-	return d, nil
 }
 
 func (s *snapshot) transferInput(req *TransferRequest) (*policyInput, error) {
@@ -499,6 +512,12 @@ type evalResult struct {
 }
 
 func (s *snapshot) eval(ctx context.Context, q rego.PreparedEvalQuery, input ast.Value, at time.Time) (*evalResult, error) {
+	return evalQuery(ctx, q, input, at)
+}
+
+// evalQuery evaluates a prepared decision query and checks the answer's shape
+// (docs/policy-contract.md).
+func evalQuery(ctx context.Context, q rego.PreparedEvalQuery, input ast.Value, at time.Time) (*evalResult, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("evaluation not started: %w", err) // the caller already left
 	}

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/sovereign-engine/sovereign/policies/internal/catalog"
+	"github.com/sovereign-engine/sovereign/policies/catalog"
 )
 
 // TestCatalog checks every rule's METADATA (id, title, effect, citation, source,
@@ -23,7 +23,7 @@ func TestCatalog(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range catalog.Check(pkgs, literals) {
-		t.Error(p)
+		t.Error(p.String())
 	}
 	n := 0
 	for _, p := range pkgs {

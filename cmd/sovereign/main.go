@@ -33,12 +33,22 @@ func (e *exitError) Unwrap() error { return e.err }
 // already printed.
 var errDenied = errors.New("denied")
 
+// errQuietFail and errQuietError exit 1 and 2 without a message: the report
+// already said why.
+var (
+	errQuietFail  = errors.New("failed")
+	errQuietError = errors.New("could not run")
+)
+
 func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
-	if errors.Is(err, errDenied) {
+	if errors.Is(err, errDenied) || errors.Is(err, errQuietFail) {
 		return 1
+	}
+	if errors.Is(err, errQuietError) {
+		return 2
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {

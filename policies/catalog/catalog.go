@@ -1,6 +1,7 @@
-// Package catalog reads the METADATA annotations of a Sovereign policy bundle and
-// renders the rule catalog (docs/policies.md): every rule id with its effect,
-// citation, title, source and an example.
+// Package catalog reads the METADATA annotations of a Sovereign policy bundle,
+// checks them (`sovereign check`, the built-in library's tests) and renders the
+// rule catalog (docs/policies.md): every rule id with its effect, citation,
+// title, source and an example.
 package catalog
 
 import (
@@ -25,7 +26,26 @@ type Rule struct {
 	Example  string
 	Package  string // e.g. sovereign.rules.gdpr
 	File     string
+	Line     int // of the METADATA annotation
 }
+
+// Position is where something is in a policy file.
+type Position struct {
+	File string
+	Line int
+}
+
+func (p Position) String() string { return fmt.Sprintf("%s:%d", p.File, p.Line) }
+
+// Problem is one thing wrong with the catalog, at a position.
+type Problem struct {
+	Position
+	Rule    string // the rule id concerned, if any
+	Field   string // the METADATA field that is missing, if that is the problem
+	Message string
+}
+
+func (p Problem) String() string { return p.Position.String() + ": " + p.Message }
 
 // Package is a policy package with its title and description.
 type Package struct {
@@ -41,10 +61,10 @@ var Effects = map[string]bool{"deny": true, "obligation": true, "warn": true}
 
 // Load parses every non-test .rego module of the bundle and returns its packages
 // (those with a package-level title, or with rules) and the string literals that
-// look like rule ids.
-func Load(bundle fs.FS) ([]Package, map[string][]string, error) {
+// look like rule ids (dotted lower-case names), with where they are used.
+func Load(bundle fs.FS) ([]Package, map[string][]Position, error) {
 	pkgs := map[string]*Package{}
-	literals := map[string][]string{}
+	literals := map[string][]Position{}
 	err := fs.WalkDir(bundle, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || path.Ext(p) != ".rego" || strings.HasSuffix(p, "_test.rego") {
 			return err
@@ -73,13 +93,13 @@ func Load(bundle fs.FS) ([]Package, map[string][]string, error) {
 				return fmt.Errorf("%s:%d: %w", p, a.Location.Row, err)
 			}
 			for _, r := range rules {
-				r.Package, r.File = name, p
+				r.Package, r.File, r.Line = name, p, a.Location.Row
 				pkg.Rules = append(pkg.Rules, r)
 			}
 		}
 		ast.WalkTerms(m, func(t *ast.Term) bool {
-			if s, ok := t.Value.(ast.String); ok && ruleIDShape.MatchString(string(s)) {
-				literals[string(s)] = append(literals[string(s)], fmt.Sprintf("%s:%d", p, t.Location.Row))
+			if s, ok := t.Value.(ast.String); ok && dottedName.MatchString(string(s)) {
+				literals[string(s)] = append(literals[string(s)], Position{p, t.Location.Row})
 			}
 			return false
 		})
@@ -100,9 +120,13 @@ func Load(bundle fs.FS) ([]Package, map[string][]string, error) {
 	return out, literals, nil
 }
 
-// ruleIDShape is the shape of a rule id: dotted lower-case segments whose first
-// segment names a regime.
-var ruleIDShape = regexp.MustCompile(`^(gdpr|ukgdpr|chfadp|ru|cn|in|id|vn|sa|tr|de|fr|itar|dataset|sovereign|jurisdiction|inventory|exemption)\.[a-z0-9_]+(\.[a-z0-9_]+)*$`)
+// dottedName is the shape of a rule id: dotted lower-case segments. A literal of
+// this shape is taken for a rule id when its first segment names a regime: one
+// of Regimes, or the first segment of a documented id.
+var dottedName = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$`)
+
+// Regimes are the first segments of the built-in library's rule ids.
+var Regimes = []string{"gdpr", "ukgdpr", "chfadp", "ru", "cn", "in", "id", "vn", "sa", "tr", "de", "fr", "itar", "dataset", "sovereign", "jurisdiction", "inventory", "exemption"}
 
 // rulesOf reads custom.id (one rule) or custom.rules (a list of rules).
 func rulesOf(custom map[string]any, title string) ([]Rule, error) {
@@ -138,28 +162,46 @@ func ruleFrom(m map[string]any) Rule {
 
 // Check lists every problem of the catalog: a rule without a field, an unknown
 // effect, a source that is not an https URL, an id documented twice, and a rule
-// id used in the policy that no annotation documents.
-func Check(pkgs []Package, literals map[string][]string) []string {
-	var problems []string
-	seen := map[string]string{}
+// id used in the policy that no annotation documents. Required lists the fields
+// every rule must have (nil: all of id, title, effect, citation, source and
+// example); the others are not checked.
+func Check(pkgs []Package, literals map[string][]Position, required ...string) []Problem {
+	if required == nil {
+		required = []string{"id", "title", "effect", "citation", "source", "example"}
+	}
+	var problems []Problem
+	seen := map[string]Position{}
+	regimes := map[string]bool{}
+	for _, r := range Regimes {
+		regimes[r] = true
+	}
 	for _, p := range pkgs {
 		for _, r := range p.Rules {
-			where := fmt.Sprintf("%s: rule %q", r.File, r.ID)
-			for field, v := range map[string]string{"id": r.ID, "title": r.Title, "effect": r.Effect, "citation": r.Citation, "source": r.Source, "example": r.Example} {
-				if v == "" {
-					problems = append(problems, fmt.Sprintf("%s has no %s", where, field))
+			at := Position{r.File, r.Line}
+			add := func(format string, args ...any) {
+				problems = append(problems, Problem{Position: at, Rule: r.ID, Message: fmt.Sprintf("rule %q ", r.ID) + fmt.Sprintf(format, args...)})
+			}
+			fields := map[string]string{"id": r.ID, "title": r.Title, "effect": r.Effect, "citation": r.Citation, "source": r.Source, "example": r.Example}
+			for _, field := range required {
+				if fields[field] == "" {
+					add("has no %s", field)
+					problems[len(problems)-1].Field = field
 				}
 			}
 			if r.Effect != "" && !Effects[r.Effect] {
-				problems = append(problems, fmt.Sprintf("%s has effect %q, want deny, obligation or warn", where, r.Effect))
+				add("has effect %q, want deny, obligation or warn", r.Effect)
 			}
 			if r.Source != "" && !strings.HasPrefix(r.Source, "https://") && !strings.HasPrefix(r.Source, "http://") {
-				problems = append(problems, fmt.Sprintf("%s has source %q, want a URL", where, r.Source))
+				add("has source %q, want a URL", r.Source)
 			}
-			if prev, dup := seen[r.ID]; dup {
-				problems = append(problems, fmt.Sprintf("%s is also documented in %s", where, prev))
+			if prev, dup := seen[r.ID]; dup && r.ID != "" {
+				add("is also documented at %s", prev)
+			} else if r.ID != "" {
+				seen[r.ID] = at
 			}
-			seen[r.ID] = r.File
+			if first, _, ok := strings.Cut(r.ID, "."); ok {
+				regimes[first] = true
+			}
 		}
 	}
 	ids := make([]string, 0, len(literals))
@@ -168,11 +210,26 @@ func Check(pkgs []Package, literals map[string][]string) []string {
 	}
 	sort.Strings(ids)
 	for _, id := range ids {
-		if _, ok := seen[id]; !ok {
-			problems = append(problems, fmt.Sprintf("rule id %q used at %s has no METADATA annotation", id, strings.Join(literals[id], ", ")))
+		first, _, _ := strings.Cut(id, ".")
+		if _, ok := seen[id]; ok || !regimes[first] {
+			continue
 		}
+		uses := make([]string, len(literals[id]))
+		for i, u := range literals[id] {
+			uses[i] = u.String()
+		}
+		problems = append(problems, Problem{Position: literals[id][0], Rule: id, Message: fmt.Sprintf("rule id %q used at %s has no METADATA annotation", id, strings.Join(uses, ", "))})
 	}
-	sort.Strings(problems)
+	sort.SliceStable(problems, func(i, j int) bool {
+		a, b := problems[i], problems[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Message < b.Message
+	})
 	return problems
 }
 
@@ -184,7 +241,7 @@ func Markdown(pkgs []Package) []byte {
 		n += len(p.Rules)
 	}
 	fmt.Fprintf(&b, "# Policy catalog\n\n")
-	fmt.Fprintf(&b, "<!-- Generated by `make docs` (go run ./policies/internal/catalog/gen) from the METADATA annotations of policies/sovereign. Do not edit: a test fails when this file is stale. -->\n\n")
+	fmt.Fprintf(&b, "<!-- Generated by `make docs` (go run ./policies/catalog/gen) from the METADATA annotations of policies/sovereign. Do not edit: a test fails when this file is stale. -->\n\n")
 	fmt.Fprintf(&b, "%d rules. Effects: **deny** refuses a site or a transfer (a violation); **obligation** is owed for an allowed outcome to be lawful; **warn** flags a risk (the decision's `warnings`). Any rule except `inventory.*` and `jurisdiction.unknown` can be waived by an exemption (see docs/policy-contract.md).\n\n", n)
 	fmt.Fprintf(&b, "| id | effect | citation | title |\n|---|---|---|---|\n")
 	for _, p := range pkgs {

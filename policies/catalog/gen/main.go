@@ -1,5 +1,5 @@
 // Command gen writes the policy catalog (docs/policies.md) of the built-in bundle
-// to standard output: go run ./policies/internal/catalog/gen > docs/policies.md
+// to standard output: go run ./policies/catalog/gen > docs/policies.md
 package main
 
 import (
@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/sovereign-engine/sovereign/policies"
-	"github.com/sovereign-engine/sovereign/policies/internal/catalog"
+	"github.com/sovereign-engine/sovereign/policies/catalog"
 )
 
 func main() {
@@ -22,7 +22,11 @@ func main() {
 		fail(err)
 	}
 	if problems := catalog.Check(pkgs, literals); len(problems) > 0 {
-		fail(fmt.Errorf("catalog:\n%s", strings.Join(problems, "\n")))
+		lines := make([]string, len(problems))
+		for i, p := range problems {
+			lines[i] = p.String()
+		}
+		fail(fmt.Errorf("catalog:\n%s", strings.Join(lines, "\n")))
 	}
 	os.Stdout.Write(append(catalog.Markdown(pkgs), '\n'))
 }

@@ -1,0 +1,472 @@
+package policyci
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/sovereign-engine/sovereign/audit"
+	"github.com/sovereign-engine/sovereign/engine"
+)
+
+// ReplayOptions say which logged decisions Diff replays.
+type ReplayOptions struct {
+	// Log is what the summary names the log by (a directory or URL); Source
+	// reads it, Keys verify its records and LogVerifier its checkpoint.
+	Log         string
+	Source      audit.Source
+	Keys        []crypto.PublicKey
+	LogVerifier note.Verifier
+	// From and To bound the records' times: [From, To); zero means open.
+	From, To time.Time
+	// FullVerify runs audit.VerifyLog over the whole log first, as `audit
+	// verify` does; otherwise the records read are verified (signature, and
+	// the window of entries proven against the signed checkpoint), as `audit
+	// export` does by default.
+	FullVerify bool
+	// Inventory is the directory of the inventory the requests are decided
+	// on, under both policies.
+	Inventory string
+	// At, if set, decides every request as of that time instead of the time
+	// it was decided: "what would these real requests get now". Identical
+	// requests are then decided once; no recorded outcome stands for base's.
+	At time.Time
+	// Workers evaluate in parallel (default GOMAXPROCS).
+	Workers int
+	// ReevaluateBase decides every request under base, even one the log
+	// shows was decided by the base bundle (same digest) on the same
+	// inventory revision by the same engine version, whose recorded outcome
+	// is otherwise taken as base's: then Reproduced and NotReproduced say
+	// whether replay gives what was recorded.
+	ReevaluateBase bool
+}
+
+// ReplaySummary describes what a replay read.
+type ReplaySummary struct {
+	Log          string    `json:"log"`
+	Origin       string    `json:"origin"`
+	TreeSize     uint64    `json:"tree_size"`
+	Verification string    `json:"verification"` // full | window
+	FirstIndex   uint64    `json:"first_index"`
+	EndIndex     uint64    `json:"end_index"`
+	From         time.Time `json:"from,omitzero"`
+	To           time.Time `json:"to,omitzero"`
+	// Records is how many records the window held; Decisions how many of
+	// them were placement or transfer decisions in [From, To) and replayed.
+	Records   int `json:"records"`
+	Decisions int `json:"decisions"`
+	// At is the time every request was decided as of, if one was given.
+	At time.Time `json:"at,omitzero"`
+	// Evaluations is how many policy evaluations the replay ran: identical
+	// requests decided at the same time are evaluated once per policy.
+	Evaluations int `json:"evaluations"`
+	// ByDate is true when both policies provably read the decision time only
+	// as its date (DateOnly): identical requests of one UTC day are then
+	// evaluated once. TimeUse says why not, otherwise.
+	ByDate  bool   `json:"by_date"`
+	TimeUse string `json:"time_use,omitempty"`
+	// Skipped counts decisions that could not be replayed, by reason
+	// (a redacted request, a request this engine no longer decodes).
+	Skipped map[string]int `json:"skipped,omitempty"`
+	// Inventory is the revision replayed on; OtherInventory counts decisions
+	// that were made on another revision (their outcome may differ for that
+	// reason alone, under base and head alike).
+	Inventory      string `json:"inventory_revision"`
+	OtherInventory int    `json:"decided_on_other_inventory"`
+	// BaseFromLog counts decisions whose base outcome is the recorded one:
+	// made by the base bundle (same digest) on the replayed inventory
+	// revision by this engine version, so deciding them again under base
+	// would only repeat the computation the log holds, signed.
+	BaseFromLog int `json:"base_from_log"`
+	// With ReevaluateBase, Reproduced and NotReproduced count such decisions
+	// whose replay under base gives the recorded verdicts and rule ids, or
+	// not: a check that replay is faithful.
+	Reproduced    int `json:"reproduced"`
+	NotReproduced int `json:"not_reproduced"`
+}
+
+// replayJob is one logged decision to decide again.
+type replayJob struct {
+	index     uint64
+	kind      string
+	label     string
+	placement *engine.PlacementRequest
+	transfer  *engine.TransferRequest
+	// recorded is the logged outcome when base made it (see BaseFromLog);
+	// fromLog says to use it rather than decide again.
+	recorded *engine.Decision
+	fromLog  bool
+	// otherInventory: the decision was made on another inventory revision.
+	otherInventory bool
+	base           outcome
+	head           outcome
+	// key identifies the request as decided (kind, request with its time);
+	// a request decided before under the same key takes that outcome
+	// (baseOf, headOf) instead of being decided again.
+	key            string
+	baseOf, headOf *replayJob
+	evalBase       bool
+	evalHead       bool
+}
+
+func replay(ctx context.Context, o ReplayOptions, basePolicy, headPolicy *engine.Policy, res *DiffResult) error {
+	if o.Source == nil || o.LogVerifier == nil || len(o.Keys) == 0 {
+		return errors.New("replay: a log, its public keys and its checkpoint verifier key are required")
+	}
+	if !o.From.IsZero() && !o.To.IsZero() && !o.From.Before(o.To) {
+		return fmt.Errorf("replay: --from %s is not before --to %s", o.From.Format(time.RFC3339), o.To.Format(time.RFC3339))
+	}
+	if o.Inventory == "" {
+		return errors.New("replay: an inventory is required")
+	}
+	inv, err := engine.LoadInventory(o.Inventory)
+	if err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	baseEngine, err := engine.New(ctx, basePolicy, inv)
+	if err != nil {
+		return fmt.Errorf("replay: base: %w", err)
+	}
+	headEngine, err := engine.New(ctx, headPolicy, inv)
+	if err != nil {
+		return fmt.Errorf("replay: head: %w", err)
+	}
+	sum := &ReplaySummary{Log: o.Log, Verification: "window", From: o.From, To: o.To, At: o.At, Inventory: inv.Revision, Skipped: map[string]int{}}
+	if o.At.IsZero() {
+		baseOK, baseWhy := DateOnly(basePolicy.Modules())
+		headOK, headWhy := DateOnly(headPolicy.Modules())
+		sum.ByDate = baseOK && headOK
+		switch {
+		case !baseOK:
+			sum.TimeUse = "base: " + baseWhy
+		case !headOK:
+			sum.TimeUse = "head: " + headWhy
+		}
+	}
+	var raw []byte
+	if o.FullVerify {
+		vs, err := audit.VerifyLog(ctx, o.Source, o.Keys, o.LogVerifier, nil)
+		if err != nil {
+			return fmt.Errorf("replay: the log does not verify: %w", err)
+		}
+		raw, sum.Verification = []byte(vs.Checkpoint), "full"
+	} else if raw, err = o.Source.ReadCheckpoint(ctx); err != nil {
+		return fmt.Errorf("replay: checkpoint: %w", err)
+	}
+	cp, err := audit.ParseCheckpoint(raw, o.LogVerifier)
+	if err != nil {
+		return fmt.Errorf("replay: checkpoint: %w", err)
+	}
+	sum.Origin, sum.TreeSize = cp.Origin, cp.Size
+	lo, hi := uint64(0), cp.Size
+	if !o.From.IsZero() {
+		first, err := audit.FindIndexByTime(ctx, o.Source, cp.Size, o.From.Add(-audit.DefaultTimeSkew))
+		if err != nil {
+			return fmt.Errorf("replay: finding %s: %w", o.From.Format(time.RFC3339), err)
+		}
+		lo = first
+	}
+	if !o.To.IsZero() {
+		end, err := audit.FindIndexByTime(ctx, o.Source, cp.Size, o.To.Add(audit.DefaultTimeSkew))
+		if err != nil {
+			return fmt.Errorf("replay: finding %s: %w", o.To.Format(time.RFC3339), err)
+		}
+		hi = max(end, lo)
+	}
+	sum.FirstIndex, sum.EndIndex = lo, hi
+	ks, err := audit.NewKeySet(o.Keys...)
+	if err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+
+	workers := o.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	jobs := make(chan *replayJob, 4*workers)
+	var wg sync.WaitGroup
+	evalCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				if j.evalBase {
+					j.base = decideJob(evalCtx, baseEngine, j)
+				}
+				if j.evalHead {
+					j.head = decideJob(evalCtx, headEngine, j)
+				}
+			}
+		}()
+	}
+	var all []*replayJob
+	// Identical requests decided at the same time get the same decision:
+	// each is evaluated once per policy.
+	firstBase, firstHead := map[string]*replayJob{}, map[string]*replayJob{}
+	scanErr := audit.ScanWindow(ctx, o.Source, ks, cp, lo, hi, func(e *audit.VerifiedEntry) error {
+		sum.Records++
+		j, skip, err := jobFor(e, o, basePolicy, inv, sum.ByDate)
+		if err != nil {
+			return err
+		}
+		if skip != "" {
+			sum.Skipped[skip]++
+			return nil
+		}
+		if j == nil {
+			return nil
+		}
+		all = append(all, j)
+		if j.fromLog {
+			j.base = outcome{decision: j.recorded}
+		} else if first, ok := firstBase[j.key]; ok {
+			j.baseOf = first
+		} else {
+			firstBase[j.key], j.evalBase = j, true
+		}
+		if first, ok := firstHead[j.key]; ok {
+			j.headOf = first
+		} else {
+			firstHead[j.key], j.evalHead = j, true
+		}
+		if !j.evalBase && !j.evalHead {
+			return nil
+		}
+		select {
+		case jobs <- j:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}, nil)
+	close(jobs)
+	wg.Wait()
+	if scanErr != nil {
+		return fmt.Errorf("replay: the log does not verify, nothing replayed: %w", scanErr)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	sum.Evaluations = len(firstBase) + len(firstHead)
+	for _, j := range all {
+		if j.baseOf != nil {
+			j.base = j.baseOf.base
+		}
+		if j.headOf != nil {
+			j.head = j.headOf.head
+		}
+		sum.Decisions++
+		if j.otherInventory {
+			sum.OtherInventory++
+		}
+		if j.fromLog {
+			sum.BaseFromLog++
+		} else if j.recorded != nil && j.base.err == nil {
+			if reproduces(j.recorded, j.base.decision) {
+				sum.Reproduced++
+			} else {
+				sum.NotReproduced++
+			}
+		}
+		res.add(compared{request: fmt.Sprintf("log #%d", j.index), source: "replay", label: j.label, kind: j.kind, base: j.base, head: j.head})
+	}
+	if len(sum.Skipped) == 0 {
+		sum.Skipped = nil
+	}
+	res.Replay = sum
+	return nil
+}
+
+func decideJob(ctx context.Context, e *engine.Engine, j *replayJob) outcome {
+	var d *engine.Decision
+	var err error
+	if j.placement != nil {
+		d, err = e.Placement(ctx, j.placement)
+	} else {
+		d, err = e.Transfer(ctx, j.transfer)
+	}
+	return outcome{d, err}
+}
+
+// jobFor turns a verified record into a request to replay: a skip reason
+// for a decision that cannot be, nil for a record that is not a decision.
+func jobFor(e *audit.VerifiedEntry, o ReplayOptions, base *engine.Policy, inv *engine.Inventory, byDate bool) (*replayJob, string, error) {
+	rec, err := e.Envelope.Record()
+	if err != nil {
+		return nil, "", fmt.Errorf("entry %d: %w", e.Index, err)
+	}
+	var kind string
+	switch rec.Kind {
+	case audit.KindPlacement:
+		kind = engine.KindPlacement
+	case audit.KindTransfer:
+		kind = engine.KindTransfer
+	default:
+		return nil, "", nil
+	}
+	if (!o.From.IsZero() && rec.Time.Before(o.From)) || (!o.To.IsZero() && !rec.Time.Before(o.To)) {
+		return nil, "", nil
+	}
+	if bytes.Contains(rec.Request, []byte(`"`+audit.Redacted+`"`)) {
+		return nil, "request has redacted fields", nil
+	}
+	var recorded engine.Decision
+	if err := json.Unmarshal(rec.Result, &recorded); err != nil || recorded.Kind != kind {
+		return nil, "result does not decode", nil
+	}
+	j := &replayJob{index: e.Index, kind: kind}
+	// A request without `at` was decided at the time the result names: the
+	// replay decides it as of then, unless told to decide all as of one time.
+	at := recorded.EvaluatedAt
+	if at == "" {
+		at = rec.Time.UTC().Format(time.RFC3339Nano)
+	}
+	fixed := ""
+	if !o.At.IsZero() {
+		fixed = o.At.UTC().Format(time.RFC3339Nano)
+	}
+	switch kind {
+	case engine.KindPlacement:
+		var req engine.PlacementRequest
+		if err := decodeStrict(rec.Request, &req); err != nil {
+			return nil, "request does not decode", nil
+		}
+		if req.At == "" {
+			req.At = at
+		}
+		if fixed != "" {
+			req.At = fixed
+		}
+		j.placement = &req
+		j.label = placementLabel(&req)
+		keyed := req
+		keyed.At = keyTime(req.At, byDate)
+		key, _ := json.Marshal(&keyed)
+		j.key = kind + " " + string(key)
+	case engine.KindTransfer:
+		var req engine.TransferRequest
+		if err := decodeStrict(rec.Request, &req); err != nil {
+			return nil, "request does not decode", nil
+		}
+		if req.At == "" {
+			req.At = at
+		}
+		if fixed != "" {
+			req.At = fixed
+		}
+		j.transfer = &req
+		j.label = transferLabel(&req)
+		keyed := req
+		keyed.At = keyTime(req.At, byDate)
+		key, _ := json.Marshal(&keyed)
+		j.key = kind + " " + string(key)
+	}
+	if rec.Bundle.Digest == base.Digest && rec.InventoryRevision == inv.Revision && rec.EngineVersion == engine.Version && fixed == "" {
+		j.recorded, j.fromLog = &recorded, !o.ReevaluateBase
+	}
+	if rec.InventoryRevision != inv.Revision {
+		j.otherInventory = true
+	}
+	return j, "", nil
+}
+
+// keyTime is the part of a request's time its decision can depend on: the
+// UTC date when the policies read no more of it, else all of it.
+func keyTime(at string, byDate bool) string {
+	if !byDate {
+		return at
+	}
+	t, err := time.Parse(time.RFC3339Nano, at)
+	if err != nil {
+		return at // the engine refuses it under both; keep it apart
+	}
+	return t.UTC().Format(time.DateOnly)
+}
+
+func decodeStrict(raw []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errors.New("trailing data")
+	}
+	return nil
+}
+
+func placementLabel(r *engine.PlacementRequest) string {
+	subject := "?"
+	switch {
+	case r.Workload != nil && r.Workload.Inline != nil:
+		subject = "workload " + r.Workload.Inline.ID + " (inline)"
+	case r.Workload != nil:
+		subject = "workload " + r.Workload.ID
+	case r.Dataset != nil && r.Dataset.Inline != nil:
+		subject = r.Dataset.Inline.ID + " (inline)"
+	case r.Dataset != nil:
+		subject = r.Dataset.ID
+	}
+	sites := "every site"
+	if r.Candidates != nil {
+		sites = strings.Join(r.Candidates, ", ")
+		if len(r.Candidates) > 4 {
+			sites = fmt.Sprintf("%d sites", len(r.Candidates))
+		}
+	}
+	return fmt.Sprintf("placement of %s (%s) over %s", subject, r.Operation, sites)
+}
+
+func transferLabel(r *engine.TransferRequest) string {
+	ds := "?"
+	if r.Dataset != nil {
+		ds = r.Dataset.ID
+		if r.Dataset.Inline != nil {
+			ds = r.Dataset.Inline.ID + " (inline)"
+		}
+	}
+	label := fmt.Sprintf("transfer of %s %s→%s (%s", ds, r.From, r.To, r.Type)
+	if r.Mechanism != nil {
+		label += ", " + r.Mechanism.Kind
+	}
+	return label + ")"
+}
+
+// reproduces reports whether a decision has the recorded verdicts and rule
+// ids (messages may be left out of compact records, so they are not compared).
+func reproduces(rec, d *engine.Decision) bool {
+	if rec.Allowed != d.Allowed || !equalRules(rec.Violations, d.Violations) || !equalRules(rec.Obligations, d.Obligations) {
+		return false
+	}
+	if len(rec.Sites) != len(d.Sites) {
+		return false
+	}
+	bySite := map[string]engine.SiteDecision{}
+	for _, s := range rec.Sites {
+		bySite[s.Site] = s
+	}
+	for _, s := range d.Sites {
+		r, ok := bySite[s.Site]
+		if !ok || r.Allowed != s.Allowed || !equalRules(r.Violations, s.Violations) || !equalRules(r.Obligations, s.Obligations) {
+			return false
+		}
+	}
+	return true
+}
+
+func equalRules(a, b []engine.Violation) bool {
+	return slices.Equal(engine.RuleIDs(a), engine.RuleIDs(b))
+}
