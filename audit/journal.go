@@ -134,9 +134,12 @@ var crc32c = crc32.MakeTable(crc32.Castagnoli)
 // openJournal opens and locks the journal directory (created 0700), replays
 // the entries the tree does not hold yet through add, and starts the writer
 // and the integrator. treeSize is the Tessera log's integrated size.
-func openJournal(ctx context.Context, dir string, treeSize uint64, add tessera.AddFn, max, chunk int, maxOutstanding uint64, logger *slog.Logger) (*journal, error) {
+func openJournal(ctx context.Context, dir string, tree Source, treeSize uint64, add tessera.AddFn, max, chunk int, maxOutstanding uint64, logger *slog.Logger) (*journal, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("%w: journal: %w", ErrUnavailable, err)
+	}
+	if reason, err := os.ReadFile(filepath.Join(dir, journalFailedFile)); err == nil {
+		return nil, fmt.Errorf("journal %s stopped the log earlier: %s; compare the journal with the log's entries, then remove %s to start again", dir, bytes.TrimSpace(reason), journalFailedFile)
 	}
 	lock, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
@@ -152,8 +155,11 @@ func openJournal(ctx context.Context, dir string, treeSize uint64, add tessera.A
 		toIntegrate: make(chan []journalItem, 64), intDone: make(chan struct{}),
 		integratedCh: make(chan struct{}),
 	}
-	if err := j.recover(ctx, treeSize); err != nil {
+	if err := j.recover(ctx, tree, treeSize); err != nil {
 		lock.Close()
+		if j.f != nil {
+			j.f.Close()
+		}
 		return nil, err
 	}
 	go j.integrate()
@@ -171,12 +177,21 @@ func (j *journal) segments() ([]string, error) {
 	return names, nil
 }
 
-// recover reads the journal, replays into the tree what it does not hold,
-// deletes the old segments and opens a new one.
-func (j *journal) recover(ctx context.Context, treeSize uint64) error {
+// recover reads the journal, checks the entries the tree already holds
+// against it, replays into the tree what it does not hold, deletes the old
+// segments and opens a new one.
+func (j *journal) recover(ctx context.Context, tree Source, treeSize uint64) error {
 	names, err := j.segments()
 	if err != nil {
 		return fmt.Errorf("%w: journal: %w", ErrUnavailable, err)
+	}
+	// Only the last segment with any bytes can end in a torn batch: a crash
+	// may leave empty segments after it.
+	lastWritten := -1
+	for i, name := range names {
+		if fi, err := os.Stat(name); err == nil && fi.Size() > 0 {
+			lastWritten = i
+		}
 	}
 	var items []journalItem
 	for i, name := range names {
@@ -184,48 +199,109 @@ func (j *journal) recover(ctx context.Context, treeSize uint64) error {
 		if err != nil {
 			return fmt.Errorf("%w: read journal: %w", ErrUnavailable, err)
 		}
-		seg, err := parseJournal(raw, i == len(names)-1)
+		seg, dropped, err := parseJournal(raw, i == lastWritten)
 		if err != nil {
 			return fmt.Errorf("journal %s: %w", name, err)
 		}
-		if len(items) > 0 && len(seg) > 0 && seg[0].index != items[len(items)-1].index+1 {
-			return fmt.Errorf("journal %s starts at index %d, after %d", name, seg[0].index, items[len(items)-1].index)
+		if dropped > 0 {
+			j.logger.Warn("audit journal: dropped a torn last batch (never synced, never answered)", "file", name, "bytes", dropped)
 		}
 		items = append(items, seg...)
 	}
-	var replay []journalItem
+	var replay, held []journalItem
 	for _, it := range items {
 		if it.index >= treeSize {
 			replay = append(replay, it)
+		} else {
+			held = append(held, it)
 		}
 	}
 	if len(replay) > 0 && replay[0].index != treeSize {
 		return fmt.Errorf("journal %s: its entries resume at index %d but the log holds %d: entries %d..%d are missing", j.dir, replay[0].index, treeSize, treeSize, replay[0].index-1)
 	}
+	for i := 1; i < len(replay); i++ {
+		if replay[i].index != replay[i-1].index+1 {
+			return fmt.Errorf("journal %s: entry %d follows %d", j.dir, replay[i].index, replay[i-1].index)
+		}
+	}
+	// What the journal answered and the tree already holds must be the
+	// same entries at the same indices.
+	if err := j.checkHeld(ctx, tree, treeSize, held); err != nil {
+		return err
+	}
 	if len(replay) > 0 {
 		j.logger.Warn("audit journal: replaying entries journaled before a crash", "from", replay[0].index, "count", len(replay))
 		if _, err := j.integrateItems(ctx, replay); err != nil {
+			if errors.Is(err, errMisplaced) {
+				j.markFailed(err)
+			}
 			return fmt.Errorf("%w: journal replay: %w", ErrUnavailable, err)
 		}
 	}
 	end := treeSize + uint64(len(replay))
 	j.next.Store(end)
 	j.integrated.Store(end)
-	// Everything is in the tree now: start afresh.
-	if err := j.openSegment(end); err != nil {
-		return err
-	}
+	// Everything is in the tree now: delete the old segments first (a new
+	// segment may have an old one's name), then start afresh.
 	for _, name := range names {
 		if err := os.Remove(name); err != nil {
 			return fmt.Errorf("%w: journal: %w", ErrUnavailable, err)
 		}
 	}
-	return syncDir(j.dir)
+	if err := syncDir(j.dir); err != nil {
+		return fmt.Errorf("%w: journal: %w", ErrUnavailable, err)
+	}
+	return j.openSegment(end)
+}
+
+// checkHeld compares journaled entries below treeSize with the tree's.
+func (j *journal) checkHeld(ctx context.Context, tree Source, treeSize uint64, held []journalItem) error {
+	if len(held) == 0 {
+		return nil
+	}
+	from, to := held[0].index, held[len(held)-1].index+1
+	byIndex := make(map[uint64][]byte, len(held))
+	for _, it := range held {
+		byIndex[it.index] = it.entry.Data()
+	}
+	for e, err := range Entries(ctx, tree, treeSize, from, to) {
+		if err != nil {
+			return fmt.Errorf("%w: journal: read the log to check it: %w", ErrUnavailable, err)
+		}
+		if want, ok := byIndex[e.Index]; ok && !bytes.Equal(want, e.Data) {
+			err := fmt.Errorf("%w: the journal answered entry %d, but the log holds another entry there", errMisplaced, e.Index)
+			j.markFailed(err)
+			return err
+		}
+	}
+	return nil
+}
+
+// journalPending reports whether dir holds journaled entries (a non-empty
+// segment): a log opened without the journal must not leave them behind.
+func journalPending(dir string) bool {
+	names, _ := filepath.Glob(filepath.Join(dir, "*.wal"))
+	for _, name := range names {
+		if fi, err := os.Stat(name); err == nil && fi.Size() > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// journalFailedFile marks a journal that found the log's entries at other
+// indices than it answered: Open refuses until an operator has looked.
+const journalFailedFile = "FAILED"
+
+func (j *journal) markFailed(err error) {
+	if werr := WriteFileAtomic(filepath.Join(j.dir, journalFailedFile), []byte(err.Error()+"\n"), 0o600); werr != nil {
+		j.logger.Error("audit journal: could not record the failure", "err", werr)
+	}
 }
 
 // openSegment begins a new segment whose first entry gets index first.
 func (j *journal) openSegment(first uint64) error {
-	f, err := os.OpenFile(filepath.Join(j.dir, fmt.Sprintf("%020d.wal", first)), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	f, err := os.OpenFile(filepath.Join(j.dir, fmt.Sprintf("%020d.wal", first)), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return fmt.Errorf("%w: journal: %w", ErrUnavailable, err)
 	}
@@ -260,28 +336,27 @@ func (j *journal) dropIntegrated(integrated uint64) {
 // torn last batch (cut short, or failing its checksum with nothing valid
 // after it) is dropped: it was never fdatasync'd, so none of its entries was
 // answered. Anything else that does not decode is damage.
-func parseJournal(raw []byte, last bool) ([]journalItem, error) {
-	var items []journalItem
+func parseJournal(raw []byte, last bool) (items []journalItem, dropped int, err error) {
 	off := 0
 	for off < len(raw) {
 		b, n, err := parseBatch(raw[off:])
 		if err != nil {
 			if !last {
-				return nil, fmt.Errorf("batch at offset %d is damaged (%v) in a sealed segment", off, err)
+				return nil, 0, fmt.Errorf("batch at offset %d is damaged (%v) in a sealed segment", off, err)
 			}
 			// Torn tail: nothing valid may follow.
 			if _, _, err2 := nextValidBatch(raw[off+1:]); err2 == nil {
-				return nil, fmt.Errorf("batch at offset %d is damaged (%v) and valid batches follow it", off, err)
+				return nil, 0, fmt.Errorf("batch at offset %d is damaged (%v) and valid batches follow it", off, err)
 			}
-			break
+			return items, len(raw) - off, nil
 		}
 		if len(items) > 0 && len(b) > 0 && b[0].index != items[len(items)-1].index+1 {
-			return nil, fmt.Errorf("batch at offset %d starts at index %d, after %d", off, b[0].index, items[len(items)-1].index)
+			return nil, 0, fmt.Errorf("batch at offset %d starts at index %d, after %d", off, b[0].index, items[len(items)-1].index)
 		}
 		items = append(items, b...)
 		off += n
 	}
-	return items, nil
+	return items, 0, nil
 }
 
 // nextValidBatch looks for any valid batch in raw.
@@ -503,6 +578,7 @@ func (j *journal) integrate() {
 				break
 			}
 			if errors.Is(err, errMisplaced) {
+				j.markFailed(err)
 				j.fail(err)
 				break
 			}
@@ -548,7 +624,13 @@ func (j *journal) integrateItems(ctx context.Context, items []journalItem) (int,
 		for i, f := range futures {
 			idx, err := f()
 			if firstErr != nil {
-				continue // wait for the rest; a later entry cannot land before
+				if err == nil && !errors.Is(firstErr, errMisplaced) {
+					// A later part of the chunk was sequenced after an
+					// earlier part failed: it sits at the earlier part's
+					// indices, and a retry would add it twice.
+					firstErr = fmt.Errorf("%w: entry %d was sequenced at %d after an earlier entry of its batch failed (%v)", errMisplaced, chunk[i].index, idx.Index, firstErr)
+				}
+				continue
 			}
 			if err != nil {
 				firstErr = fmt.Errorf("integrate journaled entry %d: %w", chunk[i].index, err)
@@ -626,11 +708,16 @@ func (j *journal) close(ctx context.Context) error {
 	select {
 	case <-j.done:
 	case <-ctx.Done():
+		// What is journaled is durable and replayed at the next start.
+		j.f.Close()
+		j.lock.Close()
 		return fmt.Errorf("journal: appends still queued: %w", ctx.Err())
 	}
 	select {
 	case <-j.intDone:
 	case <-ctx.Done():
+		j.f.Close()
+		j.lock.Close()
 		return fmt.Errorf("journal: entries still integrating: %w", ctx.Err())
 	}
 	defer j.lock.Close()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"os"
 	"path/filepath"
@@ -212,4 +213,94 @@ func TestJournalMisplacedEntryIsFatal(t *testing.T) {
 	if _, err := l.Append(context.Background(), testRecord(3)); !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "another writer") {
 		t.Errorf("Append after a misplaced entry = %v, want a refusal naming the cause", err)
 	}
+}
+
+// TestJournalRestartStates: states a crash can leave, found in review.
+func TestJournalRestartStates(t *testing.T) {
+	ctx := context.Background()
+	newLog := func(t *testing.T, n int) (string, [][]byte) {
+		dir := t.TempDir()
+		l := openTest(t, dir)
+		appendN(t, l, n, 1)
+		pending := sealN(t, l, n, 4)
+		closeTest(t, l)
+		return dir, pending
+	}
+	seg := func(dir string, first uint64) string {
+		return filepath.Join(dir, JournalDir, fmt.Sprintf("%020d.wal", first))
+	}
+
+	t.Run("killed before the first append", func(t *testing.T) {
+		// The segment a new journal opened is empty and has the name the
+		// next one gets: the new one must not be deleted under the writer.
+		dir, _ := newLog(t, 3)
+		if err := os.WriteFile(seg(dir, 3), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		l := openTest(t, dir)
+		if _, err := l.Append(ctx, testRecord(9)); err != nil {
+			t.Fatal(err)
+		}
+		if fi, err := os.Stat(l.journal.f.Name()); err != nil || fi.Size() == 0 {
+			t.Fatalf("the journal writes to %s: %v, %v; want a file on disk holding the batch", l.journal.f.Name(), fi, err)
+		}
+		closeTest(t, l)
+	})
+
+	t.Run("torn tail before an empty segment", func(t *testing.T) {
+		// Killed after replaying a torn segment and opening the next one,
+		// before deleting the old: the torn tail is still the last written.
+		dir, pending := newLog(t, 3)
+		b := batchBytes(3, pending[:2])
+		torn := batchBytes(5, pending[2:])
+		if err := os.WriteFile(seg(dir, 3), append(b, torn[:len(torn)/2]...), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(seg(dir, 5), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		l := openTest(t, dir)
+		if n, _ := l.Size(ctx); n != 5 {
+			t.Errorf("size %d, want 5", n)
+		}
+		closeTest(t, l)
+	})
+
+	t.Run("journal and tree disagree", func(t *testing.T) {
+		// The journal answered entry 1 with bytes the tree does not hold
+		// there: the log stops, and stays stopped across restarts.
+		dir, pending := newLog(t, 3)
+		if err := os.WriteFile(seg(dir, 1), batchBytes(1, pending[:1]), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			l, err := Open(ctx, Options{DataDir: dir, Origin: "sovereign/test"})
+			if err == nil {
+				l.Close(ctx)
+				t.Fatal("Open accepted a journal that disagrees with the log")
+			}
+			if !strings.Contains(err.Error(), "another entry there") && !strings.Contains(err.Error(), journalFailedFile) {
+				t.Errorf("error %v", err)
+			}
+		}
+		if _, err := os.Stat(filepath.Join(dir, JournalDir, journalFailedFile)); err != nil {
+			t.Errorf("no failure marker: %v", err)
+		}
+	})
+
+	t.Run("no journal while it holds entries", func(t *testing.T) {
+		dir, pending := newLog(t, 3)
+		if err := os.WriteFile(seg(dir, 3), batchBytes(3, pending[:2]), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if l, err := Open(ctx, Options{DataDir: dir, Origin: "sovereign/test", NoJournal: true}); err == nil {
+			l.Close(ctx)
+			t.Fatal("NoJournal opened over journaled entries, which would reuse their indices")
+		}
+		l := openTest(t, dir) // the journal replays them
+		if n, _ := l.Size(ctx); n != 5 {
+			t.Errorf("size %d after replay, want 5", n)
+		}
+		closeTest(t, l)
+	})
 }

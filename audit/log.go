@@ -320,6 +320,10 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 	// The journal (POSIX only: it sequences locally, so it needs the log to
 	// have one writer) feeds Tessera larger batches; see journal.go.
 	useJournal := o.Backend == BackendPOSIX && !o.NoJournal
+	if o.Backend == BackendPOSIX && o.NoJournal && journalPending(filepath.Join(o.DataDir, JournalDir)) {
+		be.close()
+		return nil, fmt.Errorf("journal %s holds entries not known to be in the log: open without NoJournal once to replay them", filepath.Join(o.DataDir, JournalDir))
+	}
 	batchSize, batchAge, pushback := o.BatchMaxSize, o.BatchMaxAge, o.PushbackMaxOutstanding
 	if useJournal {
 		batchSize, batchAge = max(batchSize, journalChunk), max(batchAge, journalBatchAge)
@@ -351,7 +355,7 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 		if err != nil {
 			err = fmt.Errorf("%w: %w", ErrUnavailable, err)
 		} else {
-			l.journal, err = openJournal(ctx, filepath.Join(o.DataDir, JournalDir), size, appender.Add, int(o.BatchMaxSize), int(batchSize), uint64(pushback), slog.Default())
+			l.journal, err = openJournal(ctx, filepath.Join(o.DataDir, JournalDir), l.source, size, appender.Add, int(o.BatchMaxSize), int(batchSize), uint64(pushback), slog.Default())
 		}
 		if err != nil {
 			cancel()
