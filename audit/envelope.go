@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"crypto"
+	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -125,12 +126,14 @@ func (e Envelope) Record() (*Record, error) {
 // KeySet holds the public keys a verifier accepts, by key id.
 type KeySet struct {
 	verifiers map[string]signature.Verifier
+	// ed25519 holds the Ed25519 keys decoded once (ed25519fast.go).
+	ed25519 map[string]*ed25519Key
 }
 
 // NewKeySet builds a KeySet; Ed25519 keys verify the message itself, ECDSA and
 // RSA keys verify its SHA-256 (as the signers in this package sign).
 func NewKeySet(keys ...crypto.PublicKey) (*KeySet, error) {
-	ks := &KeySet{verifiers: make(map[string]signature.Verifier, len(keys))}
+	ks := &KeySet{verifiers: make(map[string]signature.Verifier, len(keys)), ed25519: map[string]*ed25519Key{}}
 	for _, k := range keys {
 		id, err := KeyID(k)
 		if err != nil {
@@ -141,6 +144,11 @@ func NewKeySet(keys ...crypto.PublicKey) (*KeySet, error) {
 			return nil, fmt.Errorf("public key %s: %w", id, err)
 		}
 		ks.verifiers[id] = v
+		if pub, ok := k.(ed25519.PublicKey); ok {
+			if fast, ok := newEd25519Key(pub); ok {
+				ks.ed25519[id] = fast
+			}
+		}
 	}
 	return ks, nil
 }
@@ -156,6 +164,12 @@ func (ks *KeySet) KeyIDs() []string {
 
 // Verify checks the envelope's signature over its record bytes.
 func (ks *KeySet) Verify(e Envelope) error {
+	if k, ok := ks.ed25519[e.KeyID]; ok {
+		if !k.verify(e.RecordJSON, e.Signature) {
+			return fmt.Errorf("signature by key %s does not verify: invalid Ed25519 signature", e.KeyID)
+		}
+		return nil
+	}
 	v, ok := ks.verifiers[e.KeyID]
 	if !ok {
 		return fmt.Errorf("signed by unknown key %s", e.KeyID)

@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"runtime"
@@ -107,8 +108,11 @@ type VerifiedEntry struct {
 	Index       uint64
 	Entry       []byte
 	EntrySHA256 [32]byte
-	Envelope    Envelope
-	Row         *ReportRow
+	// LeafHash is the entry's RFC 6962 leaf hash, as checked against the
+	// tree.
+	LeafHash []byte
+	Envelope Envelope
+	Row      *ReportRow
 }
 
 // ScanWindow reads the entries [first, end) of the tree of cp, checks every
@@ -166,8 +170,8 @@ func ScanWindow(ctx context.Context, src Source, ks *KeySet, cp *Checkpoint, fir
 					}
 					row.Index = idx
 					sum := sha256.Sum256(e)
-					row.EntrySHA256 = fmt.Sprintf("%x", sum)
-					j.out[i] = VerifiedEntry{Index: idx, Entry: e, EntrySHA256: sum, Envelope: env, Row: row}
+					row.EntrySHA256 = hex.EncodeToString(sum[:])
+					j.out[i] = VerifiedEntry{Index: idx, Entry: e, EntrySHA256: sum, LeafHash: j.leaves[i], Envelope: env, Row: row}
 				}
 				if j.err == nil {
 					j.err = checkLeafTile(ctx, src, cp.Size, j.start, j.leaves)

