@@ -38,6 +38,7 @@ func BenchmarkDecideAdmission(b *testing.B) {
 		b.Fatal(err)
 	}
 	s := &Server{cfg: Config{Engine: eng, Admission: cfg}}
+	s.admission.Store(&cfg)
 	raw, err := os.ReadFile("../testdata/admission/pod-create-unconstrained.json")
 	if err != nil {
 		b.Fatal(err)
