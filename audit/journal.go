@@ -85,8 +85,15 @@ type journal struct {
 	// lagErr is why integration is being retried, nil when it is not.
 	lagErr atomic.Pointer[error]
 
-	toIntegrate chan []journalItem
-	intDone     chan struct{}
+	// intQueue holds journaled entries for the integrator, in order. It is
+	// not a bounded channel: a bound in batches stalled a lone writer (one
+	// entry a batch) behind Tessera's batch age; submit's backpressure
+	// (maxOutstanding entries) bounds it instead.
+	intMu2    sync.Mutex
+	intQueue  []journalItem
+	intClosed bool
+	intWake   chan struct{}
+	intDone   chan struct{}
 	// integratedCh is closed and replaced whenever integrated grows.
 	intMu        sync.Mutex
 	integratedCh chan struct{}
@@ -152,7 +159,7 @@ func openJournal(ctx context.Context, dir string, tree Source, treeSize uint64, 
 	j := &journal{
 		dir: dir, lock: lock, logger: logger, add: add, max: max, chunk: chunk, maxOutstanding: maxOutstanding,
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
-		toIntegrate: make(chan []journalItem, 64), intDone: make(chan struct{}),
+		intWake: make(chan struct{}, 1), intDone: make(chan struct{}),
 		integratedCh: make(chan struct{}),
 	}
 	if err := j.recover(ctx, tree, treeSize); err != nil {
@@ -456,7 +463,7 @@ func (j *journal) submit(p *pendingAppend) error {
 // its appends with their indices, and hands it to the integrator.
 func (j *journal) run() {
 	defer close(j.done)
-	defer close(j.toIntegrate)
+	defer j.closeIntegration()
 	var buf bytes.Buffer
 	for range j.wake {
 		for {
@@ -538,7 +545,7 @@ func (j *journal) writeBatch(buf *bytes.Buffer, group []*pendingAppend) {
 	for i, p := range group {
 		p.result <- appendResult{idx: tessera.Index{Index: first + uint64(i)}}
 	}
-	j.toIntegrate <- items
+	j.queueIntegration(items)
 	if j.size >= journalSegmentSize {
 		if err := j.openSegment(first + uint64(len(group))); err != nil {
 			j.fail(err)
@@ -552,21 +559,50 @@ func (j *journal) writeBatch(buf *bytes.Buffer, group []*pendingAppend) {
 // the journal, new appends are refused until it succeeds, and Ready reports
 // the failure meanwhile. An entry landing at another index than
 // the journal gave it is fatal.
+func (j *journal) queueIntegration(items []journalItem) {
+	j.intMu2.Lock()
+	j.intQueue = append(j.intQueue, items...)
+	j.intMu2.Unlock()
+	select {
+	case j.intWake <- struct{}{}:
+	default:
+	}
+}
+
+func (j *journal) closeIntegration() {
+	j.intMu2.Lock()
+	j.intClosed = true
+	j.intMu2.Unlock()
+	select {
+	case j.intWake <- struct{}{}:
+	default:
+	}
+}
+
+// nextForIntegration waits for queued entries and takes them all; nil once
+// the writer has stopped and everything was taken.
+func (j *journal) nextForIntegration() []journalItem {
+	for {
+		j.intMu2.Lock()
+		items, closed := j.intQueue, j.intClosed
+		j.intQueue = nil
+		j.intMu2.Unlock()
+		if len(items) > 0 {
+			return items
+		}
+		if closed {
+			return nil
+		}
+		<-j.intWake
+	}
+}
+
 func (j *journal) integrate() {
 	defer close(j.intDone)
-	for items := range j.toIntegrate {
-		// Take whatever else is queued too: one Tessera batch for all.
-	more:
-		for len(items) < 2*j.chunk {
-			select {
-			case next, ok := <-j.toIntegrate:
-				if !ok {
-					break more
-				}
-				items = append(items, next...)
-			default:
-				break more
-			}
+	for {
+		items := j.nextForIntegration()
+		if items == nil {
+			return
 		}
 		backoff := 50 * time.Millisecond
 		for len(items) > 0 && j.failed.Load() == nil {
