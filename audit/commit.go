@@ -17,14 +17,9 @@ import (
 // the loop that hands it one group (tens of µs), and a group of BatchMaxSize
 // is flushed at once.
 type groupCommitter struct {
-	add  tessera.AddFn
-	max  int
-	wake chan struct{}
-	done chan struct{}
-
-	mu      sync.Mutex
-	pending []*pendingAppend
-	closed  bool
+	add   tessera.AddFn
+	queue *appendQueue
+	done  chan struct{}
 }
 
 type pendingAppend struct {
@@ -39,69 +34,111 @@ type appendResult struct {
 }
 
 func newGroupCommitter(add tessera.AddFn, max int) *groupCommitter {
-	g := &groupCommitter{add: add, max: max, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	g := &groupCommitter{add: add, queue: newAppendQueue(max), done: make(chan struct{})}
 	go g.run()
 	return g
 }
 
 // submit queues an entry; false if the committer is closed.
-func (g *groupCommitter) submit(p *pendingAppend) bool {
-	g.mu.Lock()
-	if g.closed {
-		g.mu.Unlock()
-		return false
-	}
-	g.pending = append(g.pending, p)
-	g.mu.Unlock()
-	select {
-	case g.wake <- struct{}{}:
-	default:
-	}
-	return true
-}
+func (g *groupCommitter) submit(p *pendingAppend) bool { return g.queue.push(p) }
 
 // close stops taking entries and returns once every queued one is resolved.
 func (g *groupCommitter) close() {
-	g.mu.Lock()
-	g.closed = true
-	g.mu.Unlock()
-	select {
-	case g.wake <- struct{}{}:
-	default:
-	}
+	g.queue.close()
 	<-g.done
 }
 
 func (g *groupCommitter) run() {
 	defer close(g.done)
-	for range g.wake {
+	g.queue.groups(func(group []*pendingAppend) {
+		futures := make([]tessera.IndexFuture, len(group))
+		for i, p := range group {
+			futures[i] = g.add(p.ctx, p.entry)
+		}
+		for i, p := range group {
+			idx, err := futures[i]()
+			p.result <- appendResult{idx, err}
+		}
+	})
+}
+
+// appendQueue is where appends wait for the next group commit: a group is
+// whatever is pending (up to max) when the previous group is done.
+type appendQueue struct {
+	max  int
+	wake chan struct{}
+
+	mu      sync.Mutex
+	pending []*pendingAppend
+	closed  bool
+}
+
+func newAppendQueue(max int) *appendQueue {
+	return &appendQueue{max: max, wake: make(chan struct{}, 1)}
+}
+
+// push queues an append; false if the queue is closed.
+func (q *appendQueue) push(p *pendingAppend) bool {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return false
+	}
+	q.pending = append(q.pending, p)
+	q.mu.Unlock()
+	q.signal()
+	return true
+}
+
+// close stops taking appends; groups still drains what is queued.
+func (q *appendQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	q.signal()
+}
+
+func (q *appendQueue) isClosed() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.closed
+}
+
+func (q *appendQueue) signal() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// groups calls commit with each group as it forms, and returns once the
+// queue is closed and empty. Appends whose caller gave up before their group
+// formed are answered with that error and never committed.
+func (q *appendQueue) groups(commit func([]*pendingAppend)) {
+	for range q.wake {
 		for {
-			g.mu.Lock()
-			n := min(len(g.pending), g.max)
-			group := g.pending[:n:n]
-			g.pending = g.pending[n:]
-			closed := g.closed && len(g.pending) == 0
-			g.mu.Unlock()
+			q.mu.Lock()
+			n := min(len(q.pending), q.max)
+			group := q.pending[:n:n]
+			q.pending = q.pending[n:]
+			closed := q.closed && len(q.pending) == 0
+			q.mu.Unlock()
 			if n == 0 {
 				if closed {
 					return
 				}
 				break
 			}
-			futures := make([]tessera.IndexFuture, len(group))
-			for i, p := range group {
+			live := group[:0:0]
+			for _, p := range group {
 				if err := p.ctx.Err(); err != nil {
-					continue // given up before sequencing: never logged
-				}
-				futures[i] = g.add(p.ctx, p.entry)
-			}
-			for i, p := range group {
-				if futures[i] == nil {
-					p.result <- appendResult{err: p.ctx.Err()}
+					p.result <- appendResult{err: err} // given up before it was committed: never logged
 					continue
 				}
-				idx, err := futures[i]()
-				p.result <- appendResult{idx, err}
+				live = append(live, p)
+			}
+			if len(live) > 0 {
+				commit(live)
 			}
 			if closed {
 				return

@@ -64,13 +64,10 @@ type journal struct {
 	add tessera.AddFn
 	// max bounds a journal batch (one write and fdatasync); chunk is the
 	// Tessera batch size the integrator adds at a time.
-	max     int
-	chunk   int
-	pending []*pendingAppend
-	mu      sync.Mutex
-	closed  bool
-	wake    chan struct{}
-	done    chan struct{}
+	max   int
+	chunk int
+	queue *appendQueue
+	done  chan struct{}
 
 	// next is the index the next journaled entry gets; integrated is how many
 	// entries the Tessera tree holds (as far as the journal knows).
@@ -158,7 +155,7 @@ func openJournal(ctx context.Context, dir string, tree Source, treeSize uint64, 
 	}
 	j := &journal{
 		dir: dir, lock: lock, logger: logger, add: add, max: max, chunk: chunk, maxOutstanding: maxOutstanding,
-		wake: make(chan struct{}, 1), done: make(chan struct{}),
+		queue: newAppendQueue(max), done: make(chan struct{}),
 		intWake: make(chan struct{}, 1), intDone: make(chan struct{}),
 		integratedCh: make(chan struct{}),
 	}
@@ -444,16 +441,8 @@ func (j *journal) submit(p *pendingAppend) error {
 			return *errp
 		}
 	}
-	j.mu.Lock()
-	if j.closed {
-		j.mu.Unlock()
+	if !j.queue.push(p) {
 		return fmt.Errorf("%w: log is closed", ErrUnavailable)
-	}
-	j.pending = append(j.pending, p)
-	j.mu.Unlock()
-	select {
-	case j.wake <- struct{}{}:
-	default:
 	}
 	return nil
 }
@@ -465,36 +454,7 @@ func (j *journal) run() {
 	defer close(j.done)
 	defer j.closeIntegration()
 	var buf bytes.Buffer
-	for range j.wake {
-		for {
-			j.mu.Lock()
-			n := min(len(j.pending), j.max)
-			group := j.pending[:n:n]
-			j.pending = j.pending[n:]
-			closed := j.closed && len(j.pending) == 0
-			j.mu.Unlock()
-			if n == 0 {
-				if closed {
-					return
-				}
-				break
-			}
-			live := group[:0:0]
-			for _, p := range group {
-				if err := p.ctx.Err(); err != nil {
-					p.result <- appendResult{err: err} // given up before it was journaled: never logged
-					continue
-				}
-				live = append(live, p)
-			}
-			if len(live) > 0 {
-				j.writeBatch(&buf, live)
-			}
-			if closed {
-				return
-			}
-		}
-	}
+	j.queue.groups(func(group []*pendingAppend) { j.writeBatch(&buf, group) })
 }
 
 func (j *journal) writeBatch(buf *bytes.Buffer, group []*pendingAppend) {
@@ -686,11 +646,7 @@ func (j *journal) integrateItems(ctx context.Context, items []journalItem) (int,
 	return done, nil
 }
 
-func (j *journal) isClosed() bool {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.closed
-}
+func (j *journal) isClosed() bool { return j.queue.isClosed() }
 
 func (j *journal) setIntegrated(n uint64) {
 	j.integrated.Store(n)
@@ -734,13 +690,7 @@ func (j *journal) fail(err error) {
 // close stops taking appends, writes and integrates what is queued, and
 // closes the file.
 func (j *journal) close(ctx context.Context) error {
-	j.mu.Lock()
-	j.closed = true
-	j.mu.Unlock()
-	select {
-	case j.wake <- struct{}{}:
-	default:
-	}
+	j.queue.close()
 	select {
 	case <-j.done:
 	case <-ctx.Done():
