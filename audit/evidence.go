@@ -171,11 +171,7 @@ func (s *evidenceSink) row(ctx context.Context, e *VerifiedEntry, selected bool)
 	// the cost. The auditor's `audit verify --evidence` checks every proof.
 	if err == nil && (e.Index%layout.EntryBundleWidth == 0 || e.Index/layout.EntryBundleWidth == (s.cp.Size-1)/layout.EntryBundleWidth || !s.checkedFirst) {
 		s.checkedFirst = true
-		leaf := e.LeafHash
-		if leaf == nil {
-			leaf = rfc6962.DefaultHasher.HashLeaf(e.Entry)
-		}
-		err = proof.VerifyInclusion(rfc6962.DefaultHasher, e.Index, s.cp.Size, leaf, p, s.cp.Root)
+		err = proof.VerifyInclusion(rfc6962.DefaultHasher, e.Index, s.cp.Size, e.LeafHash, p, s.cp.Root)
 	}
 	if err != nil {
 		return &VerifyError{Index: int64(e.Index), What: FailTile, Err: fmt.Errorf("inclusion proof: %w", err)}

@@ -677,7 +677,9 @@ func (j *journal) awaitIntegrated(ctx context.Context, n uint64) error {
 }
 
 func (j *journal) fail(err error) {
-	err = fmt.Errorf("%w: %w", ErrUnavailable, err)
+	if !errors.Is(err, ErrUnavailable) {
+		err = fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
 	if j.failed.CompareAndSwap(nil, &err) {
 		j.logger.Error("audit journal failed: the log takes no more records", "err", err)
 		j.intMu.Lock()

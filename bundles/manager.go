@@ -112,9 +112,11 @@ func (m *Manager) Status() Status {
 func (m *Manager) Start(ctx context.Context) error {
 	// The last good bundle sets the floor before the source is asked, so a
 	// restart cannot be used to roll back.
+	var persisted []byte
+	var perr error
 	if m.o.PersistPath != "" {
-		if raw, err := os.ReadFile(m.o.PersistPath); err == nil {
-			if b, err := ReadFrom(Fetched{Tarball: raw}.Loader(), m.o.Keys); err == nil {
+		if persisted, perr = os.ReadFile(m.o.PersistPath); perr == nil {
+			if b, err := ReadFrom(Fetched{Tarball: persisted}.Loader(), m.o.Keys); err == nil {
 				if t, err := BuiltAt(b); err == nil {
 					m.floor = t
 				}
@@ -128,12 +130,11 @@ func (m *Manager) Start(ctx context.Context) error {
 	if m.o.PersistPath == "" {
 		return err
 	}
-	raw, perr := os.ReadFile(m.o.PersistPath)
 	if perr != nil {
 		return fmt.Errorf("%w (and no last good bundle: %v)", err, perr)
 	}
 	m.o.Logger.Warn("bundle source failed; starting on the last good bundle", "source", m.o.Source.String(), "err", err, "persisted", m.o.PersistPath)
-	if aerr := m.activate(ctx, Fetched{Tarball: raw}, true); aerr != nil {
+	if aerr := m.activate(ctx, Fetched{Tarball: persisted}, true); aerr != nil {
 		return fmt.Errorf("%w (and the last good bundle was refused: %v)", err, aerr)
 	}
 	return nil

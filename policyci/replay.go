@@ -344,35 +344,23 @@ func jobFor(e *audit.VerifiedEntry, o ReplayOptions, base *engine.Policy, inv *e
 		if err := decodeStrict(rec.Request, &req); err != nil {
 			return nil, "request does not decode", nil
 		}
-		if req.At == "" {
-			req.At = at
-		}
-		if fixed != "" {
-			req.At = fixed
-		}
+		req.At = replayTime(req.At, at, fixed)
 		j.placement = &req
 		j.label = placementLabel(&req)
 		keyed := req
 		keyed.At = keyTime(req.At, byDate)
-		key, _ := json.Marshal(&keyed)
-		j.key = kind + " " + string(key)
+		j.key = requestKey(kind, &keyed)
 	case engine.KindTransfer:
 		var req engine.TransferRequest
 		if err := decodeStrict(rec.Request, &req); err != nil {
 			return nil, "request does not decode", nil
 		}
-		if req.At == "" {
-			req.At = at
-		}
-		if fixed != "" {
-			req.At = fixed
-		}
+		req.At = replayTime(req.At, at, fixed)
 		j.transfer = &req
 		j.label = transferLabel(&req)
 		keyed := req
 		keyed.At = keyTime(req.At, byDate)
-		key, _ := json.Marshal(&keyed)
-		j.key = kind + " " + string(key)
+		j.key = requestKey(kind, &keyed)
 	}
 	if rec.Bundle.Digest == base.Digest && rec.InventoryRevision == inv.Revision && rec.EngineVersion == engine.Version && fixed == "" {
 		j.recorded, j.fromLog = &recorded, !o.ReevaluateBase
@@ -469,4 +457,22 @@ func reproduces(rec, d *engine.Decision) bool {
 
 func equalRules(a, b []engine.Violation) bool {
 	return slices.Equal(engine.RuleIDs(a), engine.RuleIDs(b))
+}
+
+// replayTime is when a replayed request is decided: at the fixed --at when
+// given, else at the request's own `at`, else when it was recorded.
+func replayTime(requestAt, recorded, fixed string) string {
+	switch {
+	case fixed != "":
+		return fixed
+	case requestAt != "":
+		return requestAt
+	}
+	return recorded
+}
+
+// requestKey identifies identical requests (evaluated once per policy).
+func requestKey(kind string, keyed any) string {
+	key, _ := json.Marshal(keyed)
+	return kind + " " + string(key)
 }

@@ -135,9 +135,27 @@ func freeAddr(t *testing.T) string {
 
 func startServer(t *testing.T, dataDir string, extra ...string) *server {
 	t.Helper()
+	return startServerWith(t, serverStart{dataDir: dataDir, ready: 20 * time.Second}, extra...)
+}
+
+// serverStart is how a test starts `sovereign serve`: its data directory,
+// extra environment, and how long it may take to become ready.
+type serverStart struct {
+	dataDir string
+	env     []string
+	ready   time.Duration
+}
+
+// startServerWith starts `sovereign serve` on a free loopback port with the
+// demo inventory and waits for /readyz; the process is killed at cleanup.
+func startServerWith(t *testing.T, o serverStart, extra ...string) *server {
+	t.Helper()
 	addr := freeAddr(t)
-	args := append([]string{"serve", "--addr", addr, "--inventory", demoInventory, "--data-dir", dataDir}, extra...)
+	args := append([]string{"serve", "--addr", addr, "--inventory", demoInventory, "--data-dir", o.dataDir}, extra...)
 	cmd := exec.Command(binary, args...)
+	if len(o.env) > 0 {
+		cmd.Env = append(os.Environ(), o.env...)
+	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -150,10 +168,9 @@ func startServer(t *testing.T, dataDir string, extra ...string) *server {
 			_ = cmd.Wait()
 		}
 	})
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(o.ready)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err == nil {
+		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
 				return s

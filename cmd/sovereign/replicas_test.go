@@ -24,38 +24,8 @@ import (
 // the environment, as docs/operations.md recommends (not in ps output).
 func startReplica(t *testing.T, dataDir, dsn string, extra ...string) *server {
 	t.Helper()
-	addr := freeAddr(t)
-	args := append([]string{"serve", "--addr", addr, "--inventory", demoInventory, "--data-dir", dataDir, "--log-backend", "mysql"}, extra...)
-	cmd := exec.Command(binary, args...)
-	cmd.Env = append(os.Environ(), "SOVEREIGN_LOG_DSN="+dsn)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s := &server{cmd: cmd, addr: addr, stderr: &stderr}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if cmd.ProcessState != nil {
-			break
-		}
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return s
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("replica did not become ready; stderr:\n%s", stderr.String())
-	return nil
+	return startServerWith(t, serverStart{dataDir: dataDir, env: []string{"SOVEREIGN_LOG_DSN=" + dsn}, ready: 30 * time.Second},
+		append([]string{"--log-backend", "mysql"}, extra...)...)
 }
 
 func copyDataKeys(t *testing.T, from, to string) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
@@ -172,31 +171,5 @@ func TestSiteFetchesBundlesWithAToken(t *testing.T) {
 // longer than startServer's 20 s.
 func startBundleServer(t *testing.T, dataDir string, extra ...string) *server {
 	t.Helper()
-	addr := freeAddr(t)
-	args := append([]string{"serve", "--addr", addr, "--inventory", demoInventory, "--data-dir", dataDir}, extra...)
-	cmd := exec.Command(binary, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s := &server{cmd: cmd, addr: addr, stderr: &stderr}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	})
-	deadline := time.Now().Add(120 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return s
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("server did not become ready; stderr:\n%s", stderr.String())
-	return nil
+	return startServerWith(t, serverStart{dataDir: dataDir, ready: 120 * time.Second}, extra...)
 }
