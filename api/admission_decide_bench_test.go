@@ -15,8 +15,16 @@ import (
 
 // BenchmarkDecideAdmission is the CPU of one review without the audit log:
 // decode the review and the object, resolve datasets and candidates, evaluate
-// the policy, build the patch, the record and the answer.
+// the policy, build the patch, the record and the answer. Uncached is a review
+// the decision cache has not seen (every one evaluated); Cached is the same
+// pod template reviewed again the same day (replicas, rollouts, the
+// ReplicaSet a Deployment creates).
 func BenchmarkDecideAdmission(b *testing.B) {
+	b.Run("Uncached", func(b *testing.B) { benchmarkDecideAdmission(b, engine.WithDecisionCache(0)) })
+	b.Run("Cached", func(b *testing.B) { benchmarkDecideAdmission(b) })
+}
+
+func benchmarkDecideAdmission(b *testing.B, opts ...engine.Option) {
 	p, err := engine.LoadPolicyFS(policies.Bundle)
 	if err != nil {
 		b.Fatal(err)
@@ -25,7 +33,7 @@ func BenchmarkDecideAdmission(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	eng, err := engine.New(context.Background(), p, inv)
+	eng, err := engine.New(context.Background(), p, inv, opts...)
 	if err != nil {
 		b.Fatal(err)
 	}

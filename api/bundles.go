@@ -6,10 +6,12 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/sovereign-engine/sovereign/bundles"
+	"github.com/sovereign-engine/sovereign/engine"
 )
 
 // bundleRoutes serves the policy bundle's status: the active revision and
-// digest, the last attempt to update it and its error.
+// digest, the last attempt to update it and its error, and the decision cache
+// of the active bundle and inventory.
 func (s *Server) bundleRoutes(v1 *gin.RouterGroup) {
 	v1.GET("/bundles/status", func(c *gin.Context) {
 		var st bundles.Status
@@ -19,6 +21,9 @@ func (s *Server) bundleRoutes(v1 *gin.RouterGroup) {
 			p := s.cfg.Engine.Policy()
 			st = bundles.Status{Source: "engine", ActiveRevision: p.Revision, ActiveDigest: p.Digest}
 		}
-		c.JSON(http.StatusOK, st)
+		c.JSON(http.StatusOK, struct {
+			bundles.Status
+			DecisionCache engine.CacheStats `json:"decision_cache"`
+		}{st, s.cfg.Engine.CacheStats()})
 	})
 }

@@ -7,6 +7,8 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/sovereign-engine/sovereign/engine"
 )
 
 // metrics are registered on a registry of the server's own, so that two servers in
@@ -51,6 +53,28 @@ func (m *metrics) middleware(c *gin.Context) {
 	}
 	m.requests.WithLabelValues(route, c.Request.Method, strconv.Itoa(c.Writer.Status())).Inc()
 	m.latency.WithLabelValues(route, c.Request.Method).Observe(time.Since(start).Seconds())
+}
+
+// watchDecisionCache exports the engine's decision cache counters
+// (engine/cache.go).
+func (m *metrics) watchDecisionCache(e *engine.Engine) {
+	if e == nil {
+		return
+	}
+	m.registry.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "sovereign_decision_cache_hits_total",
+			Help: "Policy evaluations answered from the decision cache (same input, same UTC day, same bundle and inventory).",
+		}, func() float64 { return float64(e.CacheStats().Hits) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "sovereign_decision_cache_misses_total",
+			Help: "Policy evaluations run because the decision cache had no answer (0 when the cache is off or the policy cannot be memoised).",
+		}, func() float64 { return float64(e.CacheStats().Misses) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "sovereign_decision_cache_entries",
+			Help: "Answers held by the active snapshot's decision cache.",
+		}, func() float64 { return float64(e.CacheStats().Entries) }),
+	)
 }
 
 func (m *metrics) decision(kind string, allowed bool) {

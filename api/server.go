@@ -145,6 +145,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.MaxOverride = DefaultMaxOverride
 	}
 	s := &Server{cfg: cfg, router: r, metrics: newMetrics()}
+	s.metrics.watchDecisionCache(cfg.Engine)
 	if cfg.Auth != nil {
 		authz, err := auth.NewAuthorizer(cfg.Engine, cfg.DefaultAuthz)
 		if err != nil {

@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
@@ -48,6 +50,10 @@ var ErrPolicy = errors.New("policy evaluation failed")
 type Engine struct {
 	state      atomic.Pointer[snapshot]
 	activateMu sync.Mutex // one activation at a time (readers never wait)
+
+	cacheEntries int  // per snapshot (cache.go); 0 is the default
+	cacheOff     bool // WithDecisionCache(0)
+	hits, misses atomic.Uint64
 }
 
 // snapshot pairs one policy with one inventory, with the queries prepared on them.
@@ -57,11 +63,18 @@ type snapshot struct {
 	placement rego.PreparedEvalQuery
 	transfer  rego.PreparedEvalQuery
 	datasets  map[string]*ast.Term // inventory datasets as Rego values, converted once
+
+	// cache memoises answers (cache.go); nil when off or the policy may not
+	// be memoised. hits and misses are the engine's counters.
+	cache        *lru.Cache[string, *cachedEval]
+	hits, misses *atomic.Uint64
 }
 
-// New prepares an engine on a policy and an inventory.
-func New(ctx context.Context, p *Policy, inv *Inventory) (*Engine, error) {
+// New prepares an engine on a policy and an inventory. The decision cache is
+// on (DefaultDecisionCacheEntries) unless an option says otherwise.
+func New(ctx context.Context, p *Policy, inv *Inventory, opts ...Option) (*Engine, error) {
 	e := &Engine{}
+	e.Configure(opts...)
 	if err := e.Activate(ctx, p, inv); err != nil {
 		return nil, err
 	}
@@ -83,7 +96,8 @@ func (e *Engine) Activate(ctx context.Context, p *Policy, inv *Inventory) error 
 func (e *Engine) ActivateRecorded(ctx context.Context, p *Policy, inv *Inventory, record func(p *Policy, inv *Inventory) error) error {
 	e.activateMu.Lock()
 	defer e.activateMu.Unlock()
-	if cur := e.state.Load(); cur != nil {
+	cur := e.state.Load()
+	if cur != nil {
 		if p == nil {
 			p = cur.policy
 		}
@@ -98,6 +112,10 @@ func (e *Engine) ActivateRecorded(ctx context.Context, p *Policy, inv *Inventory
 	if err != nil {
 		return err
 	}
+	if err := s.newCache(e.cacheCapacity(), &e.hits, &e.misses); err != nil {
+		return err
+	}
+	s.warm(ctx, cur)
 	if record != nil {
 		if err := record(p, inv); err != nil {
 			return fmt.Errorf("not activated: %w", err)
@@ -164,7 +182,7 @@ func (e *Engine) Placement(ctx context.Context, req *PlacementRequest) (*Decisio
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.eval(ctx, s.placement, in.value, in.at)
+	res, err := s.eval(ctx, KindPlacement, s.placement, in.value, in.at)
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +192,7 @@ func (e *Engine) Placement(ctx context.Context, req *PlacementRequest) (*Decisio
 	}
 	d := newDecision(KindPlacement, s, in.at)
 	d.Sites = sites
-	d.Exemptions = res.exemptions
+	d.Exemptions = slices.Clone(res.exemptions) // res may be shared (cache.go)
 	for _, sd := range sites {
 		if sd.Allowed {
 			d.Allowed = true
@@ -324,7 +342,7 @@ func (e *Engine) Transfer(ctx context.Context, req *TransferRequest) (*Decision,
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.eval(ctx, s.transfer, in.value, in.at)
+	res, err := s.eval(ctx, KindTransfer, s.transfer, in.value, in.at)
 	if err != nil {
 		return nil, err
 	}
@@ -344,7 +362,7 @@ func transferVerdict(d *Decision, res *evalResult) {
 	for _, w := range res.warnings {
 		d.Warnings = append(d.Warnings, w.Violation)
 	}
-	d.Exemptions = res.exemptions
+	d.Exemptions = slices.Clone(res.exemptions) // res may be shared (cache.go)
 	d.Allowed = len(d.Violations) == 0
 }
 
@@ -509,10 +527,6 @@ type evalResult struct {
 	obligations []finding
 	warnings    []finding
 	exemptions  []AppliedExemption
-}
-
-func (s *snapshot) eval(ctx context.Context, q rego.PreparedEvalQuery, input ast.Value, at time.Time) (*evalResult, error) {
-	return evalQuery(ctx, q, input, at)
 }
 
 // evalQuery evaluates a prepared decision query and checks the answer's shape

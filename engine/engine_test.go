@@ -23,7 +23,7 @@ import (
 
 const demoInventory = "../testdata/inventory/demo"
 
-func demoEngine(t testing.TB) *engine.Engine {
+func demoEngine(t testing.TB, opts ...engine.Option) *engine.Engine {
 	t.Helper()
 	p, err := engine.LoadPolicyFS(policies.Bundle)
 	if err != nil {
@@ -33,7 +33,7 @@ func demoEngine(t testing.TB) *engine.Engine {
 	if err != nil {
 		t.Fatalf("demo inventory: %v", err)
 	}
-	e, err := engine.New(context.Background(), p, inv)
+	e, err := engine.New(context.Background(), p, inv, opts...)
 	if err != nil {
 		t.Fatalf("engine: %v", err)
 	}
@@ -452,8 +452,10 @@ func writeTarball(t *testing.T, path string, files map[string][]byte) {
 	}
 }
 
+// The evaluation benchmarks turn the decision cache off: they measure what a
+// request the cache has not seen costs. BenchmarkPlacementCached is a hit.
 func BenchmarkPlacementAllSites(b *testing.B) {
-	e := demoEngine(b)
+	e := demoEngine(b, engine.WithDecisionCache(0))
 	req := &engine.PlacementRequest{Dataset: &engine.DatasetRef{ID: "customer-pii-eu"}, Operation: "store", At: "2026-06-01T00:00:00Z"}
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -466,7 +468,7 @@ func BenchmarkPlacementAllSites(b *testing.B) {
 }
 
 func BenchmarkPlacementAllSitesParallel(b *testing.B) {
-	e := demoEngine(b)
+	e := demoEngine(b, engine.WithDecisionCache(0))
 	req := &engine.PlacementRequest{Dataset: &engine.DatasetRef{ID: "customer-pii-eu"}, Operation: "store", At: "2026-06-01T00:00:00Z"}
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -480,8 +482,23 @@ func BenchmarkPlacementAllSitesParallel(b *testing.B) {
 	})
 }
 
-func BenchmarkTransfer(b *testing.B) {
+func BenchmarkPlacementCached(b *testing.B) {
 	e := demoEngine(b)
+	req := &engine.PlacementRequest{Dataset: &engine.DatasetRef{ID: "customer-pii-eu"}, Operation: "store", At: "2026-06-01T00:00:00Z"}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e.Placement(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if st := e.CacheStats(); st.Misses != 1 {
+		b.Fatalf("want one miss: %+v", st)
+	}
+}
+
+func BenchmarkTransfer(b *testing.B) {
+	e := demoEngine(b, engine.WithDecisionCache(0))
 	req := &engine.TransferRequest{Dataset: &engine.DatasetRef{ID: "customer-pii-eu"}, From: "fra-1", To: "us-east-1", Type: "replicate",
 		Mechanism: &engine.Mechanism{Kind: "scc", Module: "C2P"}, At: "2026-06-01T00:00:00Z"}
 	ctx := context.Background()

@@ -20,6 +20,10 @@ type Policy struct {
 	Roots    []string
 	bundle   *bundle.Bundle
 	compiler *ast.Compiler
+	// memo: the policy's answers may be memoised by date (cache.go);
+	// memoWhy says why not otherwise.
+	memo    bool
+	memoWhy string
 }
 
 // Info returns the revision and digest recorded with every decision.
@@ -100,6 +104,7 @@ func CompilePolicy(b *bundle.Bundle) (*Policy, error) {
 		return nil, err
 	}
 	p := &Policy{Revision: b.Manifest.Revision, Digest: digest, bundle: b, compiler: compiler}
+	p.memo, p.memoWhy = memoisable(mods)
 	if b.Manifest.Roots != nil {
 		p.Roots = append([]string(nil), *b.Manifest.Roots...)
 	}

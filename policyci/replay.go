@@ -144,8 +144,8 @@ func replay(ctx context.Context, o ReplayOptions, basePolicy, headPolicy *engine
 	}
 	sum := &ReplaySummary{Log: o.Log, Verification: "window", From: o.From, To: o.To, At: o.At, Inventory: inv.Revision, Skipped: map[string]int{}}
 	if o.At.IsZero() {
-		baseOK, baseWhy := DateOnly(basePolicy.Modules())
-		headOK, headWhy := DateOnly(headPolicy.Modules())
+		baseOK, baseWhy := engine.DateOnly(basePolicy.Modules())
+		headOK, headWhy := engine.DateOnly(headPolicy.Modules())
 		sum.ByDate = baseOK && headOK
 		switch {
 		case !baseOK:

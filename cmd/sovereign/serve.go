@@ -38,6 +38,9 @@ type serveOptions struct {
 	tlsCert         string
 	tlsKey          string
 
+	decisionCache int // entries per snapshot (engine/cache.go); 0 is off
+	pprofAddr     string
+
 	// authentication (docs/authz.md)
 	authConfig string
 
@@ -72,6 +75,8 @@ func newServeCmd() *cobra.Command {
 	f.StringVar(&o.origin, "log-origin", "", "the audit log's origin line (default sovereign/<hostname> for a new log)")
 	f.StringSliceVar(&o.redact, "redact", nil, "request fields replaced by \"[redacted]\" in audit records (top-level names or dotted paths)")
 	f.DurationVar(&o.logTimeout, "log-timeout", 5*time.Second, "how long a decision may wait for the audit log before it fails with 503")
+	f.IntVar(&o.decisionCache, "decision-cache", engine.DefaultDecisionCacheEntries, "distinct answers kept per bundle and inventory, for policies proven to read the time only as a date and to call no non-deterministic built-in (docs/operations.md); 0 evaluates every request")
+	f.StringVar(&o.pprofAddr, "pprof-addr", "", "serve Go's profiler (/debug/pprof/) on this loopback address, for diagnosis")
 	f.IntVar(&o.gcPercent, "gc-percent", 400, "Go GC target percentage for the server (GOGC, when set, wins): policy evaluation allocates short-lived values on a small heap, so collecting less often buys throughput for little memory")
 	f.StringVar(&o.clusterSite, "cluster-site", "", "admission webhook: the inventory site this Kubernetes cluster runs in (overrides the --admission-config file)")
 	f.StringVar(&o.regionLabel, "region-label", "", "admission webhook: node label mapping nodes to sites through the sites' labels (default "+api.DefaultRegionLabel+")")
@@ -172,6 +177,9 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger) error {
 		DefaultAuthz:    defaultAuthz,
 	})
 	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	if err := startPprof(ctx, o.pprofAddr, logger); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	go watchAdmissionConfig(ctx, o.admissionConfig, o.clusterSite, o.regionLabel, o.bundleOpts.inventoryPoll, srv, logger)

@@ -75,7 +75,7 @@ func startPolicy(ctx context.Context, o serveOptions, inv *engine.Inventory, l *
 		if err := auth.CheckBundle(p, fallback); err != nil {
 			return nil, err
 		}
-		eng, err := engine.New(ctx, p, inv)
+		eng, err := engine.New(ctx, p, inv, engine.WithDecisionCache(o.decisionCache))
 		if err != nil {
 			return nil, err
 		}
@@ -127,6 +127,7 @@ func startPolicy(ctx context.Context, o serveOptions, inv *engine.Inventory, l *
 		}
 		if rt.engine == nil {
 			e := &engine.Engine{}
+			e.Configure(engine.WithDecisionCache(o.decisionCache))
 			if err := e.ActivateRecorded(ctx, p, inv, record); err != nil {
 				return p.Revision, p.Digest, err
 			}

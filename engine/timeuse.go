@@ -1,4 +1,4 @@
-package policyci
+package engine
 
 import (
 	"fmt"

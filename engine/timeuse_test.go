@@ -1,4 +1,4 @@
-package policyci
+package engine_test
 
 import (
 	"strings"
@@ -15,7 +15,7 @@ func TestDateOnlyBuiltinLibrary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, why := DateOnly(p.Modules()); !ok {
+	if ok, why := engine.DateOnly(p.Modules()); !ok {
 		t.Errorf("the built-in library reads time only as lib.today, yet: %s", why)
 	}
 }
@@ -60,7 +60,7 @@ d := x if x := lib.today with input.time as "2020-01-01T00:00:00Z"`, false, "`wi
 				"p.rego":      ast.MustParseModuleWithOpts("package p\n"+c.rules, ast.ParserOptions{RegoVersion: ast.RegoV1}),
 				"p_test.rego": ast.MustParseModuleWithOpts("package p_test\ntest_t if input.time", ast.ParserOptions{RegoVersion: ast.RegoV1}),
 			}
-			ok, why := DateOnly(mods)
+			ok, why := engine.DateOnly(mods)
 			if ok != c.ok || !strings.Contains(why, c.why) {
 				t.Errorf("DateOnly = %v, %q; want %v, %q", ok, why, c.ok, c.why)
 			}
