@@ -2,9 +2,12 @@ package engine_test
 
 import (
 	"context"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/sovereign-engine/sovereign/bundles"
 	"github.com/sovereign-engine/sovereign/engine"
 	"github.com/sovereign-engine/sovereign/policies"
 )
@@ -65,5 +68,32 @@ func BenchmarkActivate(b *testing.B) {
 		if err := e.Activate(context.Background(), p, nil); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// CompilePolicyCheckedElsewhere skips exactly the checking stages: a type
+// error passes it and fails CompilePolicy (serve has the child compile with
+// every stage before the result is used).
+func TestCompilePolicyCheckedElsewhereSkipsOnlyChecks(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "p.rego"), "package sovereign.placement\ndecision := {\"violations\": [], \"obligations\": []}\nx := 1 + \"one\"\n")
+	write(t, filepath.Join(dir, "t.rego"), "package sovereign.transfer\ndecision := {\"violations\": [], \"obligations\": []}\n")
+	b, err := bundles.Read(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := engine.CompilePolicy(b); err == nil || !strings.Contains(err.Error(), "plus") {
+		t.Fatalf("CompilePolicy: want the type error, got %v", err)
+	}
+	if _, err := engine.CompilePolicyCheckedElsewhere(b); err != nil {
+		t.Fatalf("CompilePolicyCheckedElsewhere: %v", err)
+	}
+	// Everything else is still compiled: an unsafe variable is refused.
+	write(t, filepath.Join(dir, "p.rego"), "package sovereign.placement\ndecision := {\"violations\": [], \"obligations\": []}\ny if z > 1\n")
+	if b, err = bundles.Read(dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := engine.CompilePolicyCheckedElsewhere(b); err == nil || !strings.Contains(err.Error(), "unsafe") {
+		t.Fatalf("want the unsafe variable refused, got %v", err)
 	}
 }

@@ -19,6 +19,8 @@
 #          SOV_ADDR=127.0.0.1:18181 OPA_ADDR=127.0.0.1:18282
 #          SKIP_BUILD=1       reuse bin/sovereign, bin/opa, bin/loadgen
 #          OPA_GOGC=400       run OPA with this GOGC (default: OPA's own default, 100)
+#          SOV_FLAGS="--decision-cache 0"   extra flags for sovereign serve (e.g. evaluate
+#                             every request, as OPA does, instead of memoising repeats)
 # Output:  a summary table on stdout; every run's report in .bench/loadtest.json;
 #          per-phase JSON lines and server logs in .bench/.
 # Needs:   go, curl, jq. Sovereign's figures include its audit log: every decision is
@@ -101,7 +103,8 @@ env ${OPA_GOGC:+GOGC=$OPA_GOGC} bin/opa run --server --addr "$OPA_ADDR" --log-le
 	policies/ "$BENCH/inventory.json" >"$BENCH/opa.log" 2>&1 &
 opa_pid=$!
 pids+=("$opa_pid")
-bin/sovereign serve --addr "$SOV_ADDR" --inventory "$INVENTORY" --data-dir "$BENCH/data" \
+# shellcheck disable=SC2086 # SOV_FLAGS is a list of flags
+bin/sovereign serve --addr "$SOV_ADDR" --inventory "$INVENTORY" --data-dir "$BENCH/data" ${SOV_FLAGS:-} \
 	>"$BENCH/sovereign.log" 2>&1 &
 sov_pid=$!
 pids+=("$sov_pid")

@@ -3,13 +3,17 @@
 # steady, then while the bundle changes every SWAP_EVERY seconds (each change is
 # downloaded, compiled, tested with its own Rego tests and swapped in). Issue 5's
 # target: p99 during swaps ≤ 2× steady.
-# Usage: scripts/swaptest.sh   (env: RATE=100 DURATION=15s SWAP_EVERY=2 ADDR=127.0.0.1:18383)
+# MODE=module (default) changes a Rego module with every swap, so every swap is
+# parsed, compiled and tested afresh; MODE=revision changes only the manifest's
+# revision.
+# Usage: scripts/swaptest.sh   (env: RATE=100 DURATION=15s SWAP_EVERY=2 MODE=module ADDR=127.0.0.1:18383)
 set -euo pipefail
 export GOTOOLCHAIN=local
 cd "$(dirname "$0")/.."
 RATE=${RATE:-100}
 DURATION=${DURATION:-15s}
 SWAP_EVERY=${SWAP_EVERY:-2}
+MODE=${MODE:-module}
 ADDR=${ADDR:-127.0.0.1:18383}
 W=.bench/swap
 rm -rf "$W" && mkdir -p "$W"
@@ -27,8 +31,10 @@ for _ in $(seq 1 100); do curl -sf -o /dev/null "http://$ADDR/readyz" && break; 
 bin/loadgen -url "http://$ADDR/v1/decisions/placement" -body "$W/body.json" -rate "$RATE" -duration 3s -json >/dev/null # warm up
 echo "== steady: $RATE req/s for $DURATION"
 bin/loadgen -url "http://$ADDR/v1/decisions/placement" -body "$W/body.json" -rate "$RATE" -duration "$DURATION" -json > "$W/steady.json"
-echo "== swapping every ${SWAP_EVERY}s: $RATE req/s for $DURATION"
-( i=0; while true; do i=$((i+1)); sed -i "s/\"revision\": *\"[^\"]*\"/\"revision\": \"swap-$i\"/" "$W/bundle/.manifest"; sleep "$SWAP_EVERY"; done ) &
+echo "== swapping every ${SWAP_EVERY}s ($MODE): $RATE req/s for $DURATION"
+( i=0; while true; do i=$((i+1))
+	if [[ $MODE == module ]]; then printf 'package sovereign.swapmark\n\nrevision := "swap-%d"\n' "$i" >"$W/bundle/sovereign/swapmark.rego"; fi
+	sed -i "s/\"revision\": *\"[^\"]*\"/\"revision\": \"swap-$i\"/" "$W/bundle/.manifest"; sleep "$SWAP_EVERY"; done ) &
 swapper=$!
 bin/loadgen -url "http://$ADDR/v1/decisions/placement" -body "$W/body.json" -rate "$RATE" -duration "$DURATION" -json > "$W/swapping.json"
 kill $swapper
