@@ -90,9 +90,19 @@ func compilePolicy(b *bundle.Bundle, checkedElsewhere bool) (*Policy, error) {
 	for _, m := range b.Modules {
 		mods[m.Path] = m.Parsed
 	}
+	all := mods
 	compiler := ast.NewCompiler().WithEnablePrintStatements(false)
 	if checkedElsewhere {
 		compiler = compiler.WithSkipStages(ast.StageCheckTypes, ast.StageCheckRecursion)
+		// Test modules no decision can reach are compiled by the child only.
+		if skip := separableTests(mods); len(skip) > 0 {
+			mods = make(map[string]*ast.Module, len(all)-len(skip))
+			for p, m := range all {
+				if !skip[p] {
+					mods[p] = m
+				}
+			}
+		}
 	}
 	compiler.Compile(mods)
 	if compiler.Failed() {
@@ -122,7 +132,7 @@ func compilePolicy(b *bundle.Bundle, checkedElsewhere bool) (*Policy, error) {
 		return nil, err
 	}
 	p := &Policy{Revision: b.Manifest.Revision, Digest: digest, bundle: b, compiler: compiler}
-	p.memo, p.memoWhy = memoisable(mods)
+	p.memo, p.memoWhy = memoisable(all)
 	if b.Manifest.Roots != nil {
 		p.Roots = append([]string(nil), *b.Manifest.Roots...)
 	}
