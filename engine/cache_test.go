@@ -169,21 +169,11 @@ func TestDecisionCacheOffForClockReadingPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	write(t, filepath.Join(dir, "p.rego"), `package sovereign.placement
+	e := policyEngine(t, t.TempDir(), inv, `package sovereign.placement
 decision := {"violations": v, "obligations": []} if {
 	v := [x | some id in input.candidates; time.now_ns() < 0; x := {"site": id, "rule": "r", "message": "m", "citation": "c"}]
 }
 `)
-	write(t, filepath.Join(dir, "t.rego"), "package sovereign.transfer\ndecision := {\"violations\": [], \"obligations\": []}\n")
-	p, err := engine.LoadPolicy(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := engine.New(context.Background(), p, inv)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for range 2 {
 		if _, err := e.Placement(context.Background(), &engine.PlacementRequest{Dataset: &engine.DatasetRef{ID: "customer-pii-eu"}, Operation: "store", Candidates: []string{"fra-1"}}); err != nil {
 			t.Fatal(err)

@@ -254,16 +254,7 @@ decision := {"violations": [], "obligations": []} if { input.never }`,
 	for name, placement := range cases {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
-			write(t, filepath.Join(dir, "placement.rego"), placement)
-			write(t, filepath.Join(dir, "transfer.rego"), "package sovereign.transfer\ndecision := {\"violations\": [], \"obligations\": []}\n")
-			p, err := engine.LoadPolicy(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			e, err := engine.New(context.Background(), p, inv)
-			if err != nil {
-				t.Fatal(err)
-			}
+			e := policyEngine(t, dir, inv, placement)
 			_, err = e.Placement(context.Background(), &engine.PlacementRequest{Dataset: &engine.DatasetRef{ID: "customer-pii-eu"}, Operation: "store"})
 			if !errors.Is(err, engine.ErrPolicy) {
 				t.Fatalf("want ErrPolicy, got %v", err)
@@ -413,6 +404,23 @@ func TestOPACLIParity(t *testing.T) {
 	}
 }
 
+// policyEngine builds an engine on a policy in dir: the placement module
+// given, and a transfer decision that finds nothing.
+func policyEngine(t *testing.T, dir string, inv *engine.Inventory, placement string) *engine.Engine {
+	t.Helper()
+	write(t, filepath.Join(dir, "placement.rego"), placement)
+	write(t, filepath.Join(dir, "transfer.rego"), "package sovereign.transfer\ndecision := {\"violations\": [], \"obligations\": []}\n")
+	p, err := engine.LoadPolicy(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.New(context.Background(), p, inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
 func write(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -455,7 +463,13 @@ func writeTarball(t *testing.T, path string, files map[string][]byte) {
 // The evaluation benchmarks turn the decision cache off: they measure what a
 // request the cache has not seen costs. BenchmarkPlacementCached is a hit.
 func BenchmarkPlacementAllSites(b *testing.B) {
-	e := demoEngine(b, engine.WithDecisionCache(0))
+	e := benchmarkPlacement(b, engine.WithDecisionCache(0))
+	b.ReportMetric(float64(len(e.Inventory().SiteIDs)), "sites")
+}
+
+// benchmarkPlacement asks one placement over every demo site, again and again.
+func benchmarkPlacement(b *testing.B, opts ...engine.Option) *engine.Engine {
+	e := demoEngine(b, opts...)
 	req := &engine.PlacementRequest{Dataset: &engine.DatasetRef{ID: "customer-pii-eu"}, Operation: "store", At: "2026-06-01T00:00:00Z"}
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -464,7 +478,7 @@ func BenchmarkPlacementAllSites(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(len(e.Inventory().SiteIDs)), "sites")
+	return e
 }
 
 func BenchmarkPlacementAllSitesParallel(b *testing.B) {
@@ -483,15 +497,7 @@ func BenchmarkPlacementAllSitesParallel(b *testing.B) {
 }
 
 func BenchmarkPlacementCached(b *testing.B) {
-	e := demoEngine(b)
-	req := &engine.PlacementRequest{Dataset: &engine.DatasetRef{ID: "customer-pii-eu"}, Operation: "store", At: "2026-06-01T00:00:00Z"}
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := e.Placement(ctx, req); err != nil {
-			b.Fatal(err)
-		}
-	}
+	e := benchmarkPlacement(b)
 	if st := e.CacheStats(); st.Misses != 1 {
 		b.Fatalf("want one miss: %+v", st)
 	}
