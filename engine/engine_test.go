@@ -529,17 +529,7 @@ func TestUnattributedViolationFailsClosed(t *testing.T) {
 		"misspelt site": `{"site": "fra1", "rule": "x.deny", "message": "m", "citation": "Law 1"}`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			dir := t.TempDir()
-			write(t, filepath.Join(dir, "p.rego"), "package sovereign.placement\ndecision := {\"violations\": ["+finding+"], \"obligations\": []}\n")
-			write(t, filepath.Join(dir, "t.rego"), "package sovereign.transfer\ndecision := {\"violations\": [], \"obligations\": []}\n")
-			p, err := engine.LoadPolicy(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			e, err := engine.New(context.Background(), p, inv)
-			if err != nil {
-				t.Fatal(err)
-			}
+			e := policyEngine(t, t.TempDir(), inv, "package sovereign.placement\ndecision := {\"violations\": ["+finding+"], \"obligations\": []}\n")
 			d, err := e.Placement(context.Background(), &engine.PlacementRequest{Dataset: &engine.DatasetRef{ID: "customer-pii-eu"}, Operation: "store", Candidates: []string{"fra-1"}})
 			if !errors.Is(err, engine.ErrPolicy) {
 				t.Fatalf("want ErrPolicy, got %v (decision %+v)", err, d)
