@@ -3,8 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"sort"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -131,13 +129,7 @@ func memoisable(modules map[string]*ast.Module) (bool, string) {
 // uuid.rfc4122, net.lookup_ip_addr, opa.runtime, ...), and names the first
 // such call otherwise.
 func Deterministic(modules map[string]*ast.Module) (bool, string) {
-	paths := make([]string, 0, len(modules))
-	for p := range modules {
-		if !strings.HasSuffix(p, "_test.rego") {
-			paths = append(paths, p)
-		}
-	}
-	sort.Strings(paths)
+	paths := policyPaths(modules)
 	for _, p := range paths {
 		var why string
 		ast.WalkRefs(modules[p], func(r ast.Ref) bool {
@@ -163,8 +155,15 @@ func cacheKey(input ast.Value, at time.Time) string {
 	if !ok {
 		return input.String()
 	}
-	keyed := obj.Copy()
-	keyed.Insert(ast.InternedTerm("time"), ast.StringTerm(at.UTC().Format(time.DateOnly)))
+	timeKey := ast.InternedTerm("time")
+	date := ast.StringTerm(at.UTC().Format(time.DateOnly))
+	keyed := ast.NewObject()
+	obj.Foreach(func(k, v *ast.Term) {
+		if k.Equal(timeKey) {
+			v = date
+		}
+		keyed.Insert(k, v) // the values are shared, not copied: only read
+	})
 	return keyed.String()
 }
 

@@ -73,8 +73,9 @@ func CompilePolicy(b *bundle.Bundle) (*Policy, error) {
 
 // CompilePolicyCheckedElsewhere is CompilePolicy without the compiler's two
 // checking stages, type checking and the recursion check, which transform
-// nothing and cost half of the compile's CPU and a third of its allocation.
-// It is only for a bundle whose very bytes are compiled with every stage
+// nothing and cost half of the compile's CPU and a third of its allocation,
+// and without the test modules no decision can reach (separableTests). It is
+// only for a bundle whose very bytes are compiled with every stage
 // before the result is used: serve runs each new bundle's tests in a child
 // process that does (cmd/sovereign/bundle_test_cmd.go), and refuses the
 // bundle when that fails. Anything else uses CompilePolicy.

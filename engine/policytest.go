@@ -145,7 +145,7 @@ func RunRegoTests(ctx context.Context, p *Policy, timeout time.Duration, coverag
 	}
 	policyModules := map[string]*ast.Module{}
 	for _, m := range p.bundle.Modules {
-		if !strings.HasSuffix(m.Path, "_test.rego") {
+		if !isTestModule(m.Path) {
 			policyModules[m.Path] = m.Parsed
 		}
 	}

@@ -1,10 +1,27 @@
 package engine
 
 import (
+	"sort"
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 )
+
+// isTestModule: a module OPA runs as tests only (*_test.rego), which no
+// proof about decisions counts.
+func isTestModule(path string) bool { return strings.HasSuffix(path, "_test.rego") }
+
+// policyPaths are the paths of a policy's non-test modules, sorted.
+func policyPaths(modules map[string]*ast.Module) []string {
+	paths := make([]string, 0, len(modules))
+	for p := range modules {
+		if !isTestModule(p) {
+			paths = append(paths, p)
+		}
+	}
+	sort.Strings(paths)
+	return paths
+}
 
 // separableTests returns the paths of the test modules (*_test.rego) no
 // decision can reach, so the copy of a bundle that serves decisions may be
@@ -17,7 +34,7 @@ func separableTests(mods map[string]*ast.Module) map[string]bool {
 	var reach []ast.Ref // ground prefixes of data the decision modules can read
 	own := map[string]bool{}
 	for path, m := range mods {
-		if strings.HasSuffix(path, "_test.rego") {
+		if isTestModule(path) {
 			continue
 		}
 		own[m.Package.Path.String()] = true
@@ -44,7 +61,7 @@ func separableTests(mods map[string]*ast.Module) map[string]bool {
 	}
 	out := map[string]bool{}
 	for path, m := range mods {
-		if !strings.HasSuffix(path, "_test.rego") || own[m.Package.Path.String()] {
+		if !isTestModule(path) || own[m.Package.Path.String()] {
 			continue
 		}
 		pkg := m.Package.Path

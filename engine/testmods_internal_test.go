@@ -59,7 +59,7 @@ func TestBuiltinLibraryTestsSeparable(t *testing.T) {
 	skip := separableTests(mods)
 	tests := 0
 	for path := range mods {
-		if len(path) > 10 && path[len(path)-10:] == "_test.rego" {
+		if isTestModule(path) {
 			tests++
 			if !skip[path] {
 				t.Errorf("%s is not separable", path)

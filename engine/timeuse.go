@@ -2,8 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"sort"
-	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 )
@@ -28,13 +26,7 @@ import (
 // reads time this way (lib.today), which lets replay decide identical
 // requests of one day once.
 func DateOnly(modules map[string]*ast.Module) (bool, string) {
-	paths := make([]string, 0, len(modules))
-	for p := range modules {
-		if !strings.HasSuffix(p, "_test.rego") {
-			paths = append(paths, p)
-		}
-	}
-	sort.Strings(paths)
+	paths := policyPaths(modules)
 	// Pass 1: the rules holding the parsed instant.
 	instants := map[string]bool{}
 	for _, p := range paths {
