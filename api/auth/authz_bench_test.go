@@ -51,29 +51,26 @@ func benchInventory(b *testing.B) *engine.Inventory {
 // benchPolicies is the built-in set plus generated per-tenant policies, 50 in
 // all, half of them with conditions that read entity attributes.
 func benchPolicies(b testing.TB) Documents {
-	b.Helper()
-	docs := builtinDocs(b)
-	n := 0
-	for _, p := range docs.Policies {
-		n += strings.Count(p, "@id(")
-	}
-	var sb strings.Builder
-	for i := 0; n < 50; i++ {
+	return padPolicies(b, func(i int) string {
 		if i%2 == 0 {
-			fmt.Fprintf(&sb, "@id(\"svc-%d-read\")\npermit (principal == Sovereign::Principal::\"svc-%d\", action == Sovereign::Action::\"inventory.read\", resource in Sovereign::Tenant::\"t-%d\");\n", i, i, i%50)
-		} else {
-			fmt.Fprintf(&sb, "@id(\"guest-%d-no-restricted\")\nforbid (principal in Sovereign::Role::\"guest-%d\", action == Sovereign::Action::\"decide\", resource is Sovereign::Dataset)\nwhen { resource.classification == \"restricted\" || resource.classification == \"sovereign\" };\n", i, i)
+			return fmt.Sprintf("@id(\"svc-%d-read\")\npermit (principal == Sovereign::Principal::\"svc-%d\", action == Sovereign::Action::\"inventory.read\", resource in Sovereign::Tenant::\"t-%d\");\n", i, i, i%50)
 		}
-		n++
-	}
-	docs.Policies["generated.cedar"] = sb.String()
-	return docs
+		return fmt.Sprintf("@id(\"guest-%d-no-restricted\")\nforbid (principal in Sovereign::Role::\"guest-%d\", action == Sovereign::Action::\"decide\", resource is Sovereign::Dataset)\nwhen { resource.classification == \"restricted\" || resource.classification == \"sovereign\" };\n", i, i)
+	})
 }
 
 // benchPoliciesDense is the worst case for the action and principal shares:
 // the built-in set plus policies that all apply to a tenant deciding, so all
 // of them are evaluated on every request.
 func benchPoliciesDense(b testing.TB) Documents {
+	return padPolicies(b, func(i int) string {
+		return fmt.Sprintf("@id(\"dense-%d\")\nforbid (principal in Sovereign::Role::\"tenant\", action == Sovereign::Action::\"decide\", resource is Sovereign::Dataset)\nwhen { resource in Sovereign::Tenant::\"t-%d\" && resource.classification == \"sovereign\" };\n", i, i%50)
+	})
+}
+
+// padPolicies is the built-in set plus generated policies (gen(0), gen(1),
+// ...) up to 50 in all.
+func padPolicies(b testing.TB, gen func(i int) string) Documents {
 	b.Helper()
 	docs := builtinDocs(b)
 	n := 0
@@ -82,7 +79,7 @@ func benchPoliciesDense(b testing.TB) Documents {
 	}
 	var sb strings.Builder
 	for i := 0; n < 50; i++ {
-		fmt.Fprintf(&sb, "@id(\"dense-%d\")\nforbid (principal in Sovereign::Role::\"tenant\", action == Sovereign::Action::\"decide\", resource is Sovereign::Dataset)\nwhen { resource in Sovereign::Tenant::\"t-%d\" && resource.classification == \"sovereign\" };\n", i, i%50)
+		sb.WriteString(gen(i))
 		n++
 	}
 	docs.Policies["generated.cedar"] = sb.String()
