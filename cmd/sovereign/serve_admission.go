@@ -3,10 +3,9 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/sovereign-engine/sovereign/api"
@@ -21,33 +20,12 @@ func watchAdmissionConfig(ctx context.Context, path, clusterSite, regionLabel st
 	if path == "" {
 		return
 	}
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	sum := func() [32]byte {
-		b, _ := os.ReadFile(path)
-		return sha256.Sum256(b)
+	version := func() string {
+		b, _ := os.ReadFile(path) // unreadable: the hash of nothing, so reload reports it
+		sum := sha256.Sum256(b)
+		return hex.EncodeToString(sum[:])
 	}
-	last := sum()
-	var tick <-chan time.Time
-	if interval > 0 {
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		tick = t.C
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-hup:
-		case <-tick:
-			if cur := sum(); cur == last {
-				continue
-			}
-		}
-		last = sum()
-		reloadAdmissionConfig(path, clusterSite, regionLabel, srv, logger)
-	}
+	watchReload(ctx, interval, version, func() { reloadAdmissionConfig(path, clusterSite, regionLabel, srv, logger) })
 }
 
 func reloadAdmissionConfig(path, clusterSite, regionLabel string, srv *api.Server, logger *slog.Logger) {

@@ -3,9 +3,6 @@ package main
 import (
 	"context"
 	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/sovereign-engine/sovereign/audit"
@@ -18,35 +15,15 @@ import (
 // is validated whole before it is activated; one with any error is refused and
 // the last good one stays active. Both are audit records.
 func watchInventory(ctx context.Context, dir string, interval time.Duration, eng *engine.Engine, l *audit.Log, logger *slog.Logger) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	src := bundles.DirSource{Path: dir} // content hash of the directory
-	last, _ := src.Fetch(ctx, "")
-	var tick <-chan time.Time
-	if interval > 0 {
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		tick = t.C
+	version := func() string {
+		f, err := src.Fetch(ctx, "")
+		if err != nil {
+			return ""
+		}
+		return f.ETag
 	}
-	for {
-		forced := false
-		select {
-		case <-ctx.Done():
-			return
-		case <-hup:
-			forced = true
-		case <-tick:
-		}
-		f, err := src.Fetch(ctx, last.ETag)
-		if err != nil && !forced {
-			continue // unchanged, or unreadable: a SIGHUP reports the latter
-		}
-		if f.ETag != "" {
-			last = f
-		}
-		reloadInventory(ctx, dir, eng, l, logger)
-	}
+	watchReload(ctx, interval, version, func() { reloadInventory(ctx, dir, eng, l, logger) })
 }
 
 func reloadInventory(ctx context.Context, dir string, eng *engine.Engine, l *audit.Log, logger *slog.Logger) {
