@@ -3,8 +3,6 @@ package audit
 import (
 	"context"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,31 +44,13 @@ func BenchmarkAppendReplicas(b *testing.B) {
 				}
 			}()
 			ctx := context.Background()
-			var next, failed atomic.Int64
-			var wg sync.WaitGroup
 			b.ResetTimer()
 			start := time.Now()
-			for w := range writers {
-				l := logs[w%len(logs)]
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for {
-						i := next.Add(1) - 1
-						if i >= int64(b.N) {
-							return
-						}
-						if _, err := l.Append(ctx, benchRecord(int(i))); err != nil {
-							failed.Add(1)
-						}
-					}
-				}()
-			}
-			wg.Wait()
+			failed := appendConcurrently(ctx, b.N, writers, func(w int) *Log { return logs[w%len(logs)] }, nil)
 			elapsed := time.Since(start)
 			b.StopTimer()
-			if n := failed.Load(); n > 0 {
-				b.Fatalf("%d appends failed", n)
+			if failed > 0 {
+				b.Fatalf("%d appends failed", failed)
 			}
 			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "records/s")
 		})

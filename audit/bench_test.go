@@ -42,6 +42,36 @@ func benchRecord(i int) *Record {
 	return r
 }
 
+// appendConcurrently appends n benchRecords from writers goroutines, writer w
+// on logFor(w), and returns how many failed. With lat (len n), it records
+// each append's latency at its record's index.
+func appendConcurrently(ctx context.Context, n, writers int, logFor func(w int) *Log, lat []time.Duration) int64 {
+	var next, failed atomic.Int64
+	var wg sync.WaitGroup
+	for w := range writers {
+		l := logFor(w)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
+					return
+				}
+				t0 := time.Now()
+				if _, err := l.Append(ctx, benchRecord(int(i))); err != nil {
+					failed.Add(1)
+				}
+				if lat != nil {
+					lat[i] = time.Since(t0)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return failed.Load()
+}
+
 // BenchmarkAppend measures durable appends of signed records (sign, encode,
 // sequence, fsync, integrate) with 1, 16 and 256 concurrent writers, and
 // reports throughput and per-append latency.
@@ -64,29 +94,9 @@ func benchmarkAppend(b *testing.B, mode string, writers int) {
 			defer closeTest(b, l)
 			ctx := context.Background()
 			lat := make([]time.Duration, b.N)
-			var next atomic.Int64
-			var failed atomic.Int64
-			var wg sync.WaitGroup
 			b.ResetTimer()
 			start := time.Now()
-			for range writers {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for {
-						i := next.Add(1) - 1
-						if i >= int64(b.N) {
-							return
-						}
-						t0 := time.Now()
-						if _, err := l.Append(ctx, benchRecord(int(i))); err != nil {
-							failed.Add(1)
-						}
-						lat[i] = time.Since(t0)
-					}
-				}()
-			}
-			wg.Wait()
+			failed := appendConcurrently(ctx, b.N, writers, func(int) *Log { return l }, lat)
 			if l.journal != nil { // throughput counts until the tree holds it all
 				if err := l.journal.awaitIntegrated(ctx, l.journal.next.Load()); err != nil {
 					b.Fatal(err)
@@ -94,8 +104,8 @@ func benchmarkAppend(b *testing.B, mode string, writers int) {
 			}
 			elapsed := time.Since(start)
 			b.StopTimer()
-			if n := failed.Load(); n > 0 {
-				b.Fatalf("%d appends failed", n)
+			if failed > 0 {
+				b.Fatalf("%d appends failed", failed)
 			}
 			slices.Sort(lat)
 			pct := func(p float64) float64 {
