@@ -41,6 +41,21 @@ func syntheticSites(n int) map[string]any {
 	return sites
 }
 
+// parsedInput is a Go input as the Rego value the engine passes to OPA
+// already parsed (it converts its input itself).
+func parsedInput(b *testing.B, input any) ast.Value {
+	b.Helper()
+	raw, err := json.Marshal(input)
+	if err != nil {
+		b.Fatal(err)
+	}
+	parsed, err := ast.ValueFromReader(bytes.NewReader(raw))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return parsed
+}
+
 func benchLibrary(b *testing.B, nSites int, datasets []map[string]any) {
 	sites := syntheticSites(nSites)
 	inv := map[string]map[string]any{"sites": sites, "datasets": {}, "workloads": {}}
@@ -53,14 +68,7 @@ func benchLibrary(b *testing.B, nSites int, datasets []map[string]any) {
 	for i, d := range datasets {
 		ds[i] = d
 	}
-	raw, err := json.Marshal(map[string]any{"kind": "placement", "operation": "store", "time": "2026-11-27T10:00:00Z", "datasets": ds, "candidates": cands})
-	if err != nil {
-		b.Fatal(err)
-	}
-	parsed, err := ast.ValueFromReader(bytes.NewReader(raw))
-	if err != nil {
-		b.Fatal(err)
-	}
+	parsed := parsedInput(b, map[string]any{"kind": "placement", "operation": "store", "time": "2026-11-27T10:00:00Z", "datasets": ds, "candidates": cands})
 	ctx := context.Background()
 	rs, err := pq.Eval(ctx, rego.EvalParsedInput(parsed))
 	if err != nil || len(rs) != 1 {

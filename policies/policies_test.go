@@ -1,7 +1,6 @@
 package policies
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -387,15 +386,7 @@ func BenchmarkPlacement(b *testing.B) {
 	if cands != "" {
 		input["candidates"] = strings.Split(cands, ",")
 	}
-	// The engine converts the input to a Rego value itself and passes it parsed.
-	raw, err := json.Marshal(input)
-	if err != nil {
-		b.Fatal(err)
-	}
-	parsed, err := ast.ValueFromReader(bytes.NewReader(raw))
-	if err != nil {
-		b.Fatal(err)
-	}
+	parsed := parsedInput(b, input)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
