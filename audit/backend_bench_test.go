@@ -46,7 +46,7 @@ func BenchmarkAppendReplicas(b *testing.B) {
 			ctx := context.Background()
 			b.ResetTimer()
 			start := time.Now()
-			failed := appendConcurrently(ctx, b.N, writers, func(w int) *Log { return logs[w%len(logs)] }, nil)
+			failed := appendConcurrently(ctx, b.N, writers, func(w int) *Log { return logs[w%len(logs)] }, benchRecord, nil)
 			elapsed := time.Since(start)
 			b.StopTimer()
 			if failed > 0 {

@@ -42,10 +42,10 @@ func benchRecord(i int) *Record {
 	return r
 }
 
-// appendConcurrently appends n benchRecords from writers goroutines, writer w
-// on logFor(w), and returns how many failed. With lat (len n), it records
-// each append's latency at its record's index.
-func appendConcurrently(ctx context.Context, n, writers int, logFor func(w int) *Log, lat []time.Duration) int64 {
+// appendConcurrently appends record(0) ... record(n-1) from writers
+// goroutines, writer w on logFor(w), and returns how many failed. With lat
+// (len n), it records each append's latency at its record's index.
+func appendConcurrently(ctx context.Context, n, writers int, logFor func(w int) *Log, record func(i int) *Record, lat []time.Duration) int64 {
 	var next, failed atomic.Int64
 	var wg sync.WaitGroup
 	for w := range writers {
@@ -59,7 +59,7 @@ func appendConcurrently(ctx context.Context, n, writers int, logFor func(w int) 
 					return
 				}
 				t0 := time.Now()
-				if _, err := l.Append(ctx, benchRecord(int(i))); err != nil {
+				if _, err := l.Append(ctx, record(int(i))); err != nil {
 					failed.Add(1)
 				}
 				if lat != nil {
@@ -96,7 +96,7 @@ func benchmarkAppend(b *testing.B, mode string, writers int) {
 			lat := make([]time.Duration, b.N)
 			b.ResetTimer()
 			start := time.Now()
-			failed := appendConcurrently(ctx, b.N, writers, func(int) *Log { return l }, lat)
+			failed := appendConcurrently(ctx, b.N, writers, func(int) *Log { return l }, benchRecord, lat)
 			if l.journal != nil { // throughput counts until the tree holds it all
 				if err := l.journal.awaitIntegrated(ctx, l.journal.next.Load()); err != nil {
 					b.Fatal(err)

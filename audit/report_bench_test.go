@@ -5,8 +5,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -21,30 +19,14 @@ const benchReportSpan = 30 * 24 * time.Hour
 func buildReportBenchLog(b *testing.B, dir string, n int) {
 	l := openTest(b, dir, func(o *Options) { o.Origin = "" })
 	step := benchReportSpan / time.Duration(n)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	var failed atomic.Int64
-	for range 256 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(n) {
-					return
-				}
-				r := testRecord(int(i))
-				r.Time = reportDay0.Add(time.Duration(i) * step)
-				if _, err := l.Append(context.Background(), r); err != nil {
-					failed.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	failed := appendConcurrently(context.Background(), n, 256, func(int) *Log { return l }, func(i int) *Record {
+		r := testRecord(i)
+		r.Time = reportDay0.Add(time.Duration(i) * step)
+		return r
+	}, nil)
 	closeTest(b, l)
-	if failed.Load() > 0 {
-		b.Fatalf("%d appends failed", failed.Load())
+	if failed > 0 {
+		b.Fatalf("%d appends failed", failed)
 	}
 }
 
