@@ -14,15 +14,8 @@ export PATH="$PATH:/usr/sbin:/sbin"
 
 die() { echo "mariadb.sh: $*" >&2; exit 1; }
 
-# free_port prints a port nothing listens on (others run tests on this machine too).
-free_port() {
-	local p
-	for _ in $(seq 1 50); do
-		p=$((20000 + RANDOM % 40000))
-		(echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-	done
-	die "no free port found"
-}
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 start() {
 	command -v mariadbd >/dev/null || command -v mysqld >/dev/null || die "mariadb-server is not installed (apt-get install mariadb-server)"

@@ -69,14 +69,8 @@ DB_USER=${BASH_REMATCH[1]} DB_PASS=${BASH_REMATCH[2]} DB_HOST=${BASH_REMATCH[3]}
 sql() { MYSQL_PWD=$DB_PASS mariadb --no-defaults -h "$DB_HOST" -P "$DB_PORT" -u "$DB_USER" -e "$1"; }
 sql "SELECT VERSION()" >"$OUT/db-version.txt"
 
-free_port() {
-	local p
-	for _ in $(seq 1 50); do
-		p=$((20000 + RANDOM % 40000))
-		(echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-	done
-	die "no free port"
-}
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh # the working directory is the repository's root (cd above)
 
 # run_config BACKEND N ROUND: start N replicas on a fresh log, load them, stop them.
 run_config() {
