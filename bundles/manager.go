@@ -34,6 +34,11 @@ type ManagerOptions struct {
 	// Interval and Jitter space the polls (default 30s ± 0).
 	Interval, Jitter time.Duration
 	Activate         ActivateFunc
+	// Background, when set, runs the reading and activation of every bundle
+	// after the first, so a swap can yield to the decisions being answered
+	// (cmd/sovereign runs it on an OS thread at nice 10). The first
+	// activation runs directly: it has no decisions to yield to.
+	Background func(func())
 	// Refused is told of every bundle that failed to download, verify, compile
 	// or pass its tests (for the audit log and metrics).
 	Refused func(source, etag string, err error)
@@ -69,6 +74,11 @@ type Manager struct {
 	// floor is the build stamp of the newest bundle activated, or of the
 	// persisted last good one at start: nothing built earlier is activated.
 	floor time.Time
+	// modules keeps the parsed modules of the last bundle read, so the next
+	// version parses only what changed (ReadCached).
+	modules *ModuleCache
+	// started is set once the first bundle is active.
+	started bool
 }
 
 // ErrRollback refuses a bundle built before the active one: a validly signed
@@ -97,7 +107,7 @@ func NewManager(o ManagerOptions) (*Manager, error) {
 	if o.Refused == nil {
 		o.Refused = func(string, string, error) {}
 	}
-	return &Manager{o: o, status: Status{Source: o.Source.String(), Verified: len(o.Keys) > 0}}, nil
+	return &Manager{o: o, status: Status{Source: o.Source.String(), Verified: len(o.Keys) > 0}, modules: NewModuleCache()}, nil
 }
 
 // Status returns a copy of the current status.
@@ -178,8 +188,21 @@ func (m *Manager) Poll(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
-func (m *Manager) activate(ctx context.Context, f Fetched, fromPersisted bool) error {
-	b, err := ReadFrom(f.Loader(), m.o.Keys)
+// activate reads, checks and activates f, in the background once a bundle is
+// active (ManagerOptions.Background).
+func (m *Manager) activate(ctx context.Context, f Fetched, fromPersisted bool) (err error) {
+	m.mu.Lock()
+	background := m.started && m.o.Background != nil
+	m.mu.Unlock()
+	if !background {
+		return m.activateNow(ctx, f, fromPersisted)
+	}
+	m.o.Background(func() { err = m.activateNow(ctx, f, fromPersisted) })
+	return err
+}
+
+func (m *Manager) activateNow(ctx context.Context, f Fetched, fromPersisted bool) error {
+	b, err := ReadCached(f.Loader(), m.o.Keys, m.modules)
 	if err != nil {
 		m.refuse(f.ETag, err)
 		return err
@@ -212,6 +235,7 @@ func (m *Manager) activate(ctx context.Context, f Fetched, fromPersisted bool) e
 	m.status.ActivatedAt = time.Now().UTC()
 	m.status.FromPersisted = fromPersisted
 	m.status.Activations++
+	m.started = true
 	m.mu.Unlock()
 	m.o.Logger.Info("bundle activated", "source", m.o.Source.String(), "revision", rev, "digest", digest, "from_persisted", fromPersisted)
 	return nil

@@ -143,3 +143,53 @@ func TestManagerRefusesRollback(t *testing.T) {
 		t.Fatalf("unstamped bundle on a fresh site: %v", err)
 	}
 }
+
+// TestManagerSwapsInBackground: the first activation runs on the caller (it
+// has no decisions to yield to); every later read and activation, including
+// a refused one, runs through ManagerOptions.Background.
+func TestManagerSwapsInBackground(t *testing.T) {
+	keys := ecKeys(t)
+	dir := t.TempDir()
+	srcPath := filepath.Join(dir, "bundle.tar.gz")
+	publish := func(path string) {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(srcPath, raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var a activations
+	var background int
+	m, err := bundles.NewManager(bundles.ManagerOptions{
+		Source: bundles.FileSource{Path: srcPath}, Keys: key(t, keys.pub),
+		Activate: a.activate, Refused: a.refused,
+		Background: func(fn func()) { background++; fn() },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	publish(build(t, bundles.BuildOptions{Revision: "v1", SigningKey: keys.priv}))
+	if err := m.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if background != 0 {
+		t.Fatalf("the first activation ran in the background")
+	}
+	publish(build(t, bundles.BuildOptions{Revision: "v2", SigningKey: keys.priv}))
+	if ok, err := m.Poll(ctx); !ok || err != nil {
+		t.Fatalf("v2 not activated: %v", err)
+	}
+	publish(build(t, bundles.BuildOptions{Revision: "v3"})) // unsigned
+	if ok, err := m.Poll(ctx); ok || err == nil {
+		t.Fatal("an unsigned bundle was activated")
+	}
+	if background != 2 {
+		t.Errorf("%d swaps ran in the background, want 2", background)
+	}
+	if got := strings.Join(a.revs, ","); got != "v1,v2" || m.Status().ActiveRevision != "v2" {
+		t.Errorf("activated %s, active %s", got, m.Status().ActiveRevision)
+	}
+}

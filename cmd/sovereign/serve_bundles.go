@@ -103,7 +103,7 @@ func startPolicy(ctx context.Context, o serveOptions, inv *engine.Inventory, l *
 		return nil, err
 	}
 	rt := &policyRuntime{}
-	activateNow := func(ctx context.Context, b *bundle.Bundle) (string, string, error) {
+	activate := func(ctx context.Context, b *bundle.Bundle) (string, string, error) {
 		// The child that runs the bundle's tests compiles it with every
 		// check; this copy, the one that serves, skips the checking stages.
 		p, err := engine.CompilePolicyCheckedElsewhere(b)
@@ -138,17 +138,6 @@ func startPolicy(ctx context.Context, o serveOptions, inv *engine.Inventory, l *
 		}
 		return p.Revision, p.Digest, rt.engine.ActivateRecorded(ctx, p, nil, record)
 	}
-	// A swap must not slow the decisions being answered: compile and prepare
-	// at low priority (the bundle's tests already run in a niced child).
-	// The first activation has no decisions to yield to, and must not wait
-	// behind a loaded machine at start-up.
-	activate := func(ctx context.Context, b *bundle.Bundle) (rev, digest string, err error) {
-		if rt.engine == nil {
-			return activateNow(ctx, b)
-		}
-		onLowPriorityThread(func() { rev, digest, err = activateNow(ctx, b) })
-		return rev, digest, err
-	}
 	refused := func(source, etag string, err error) {
 		rev := ""
 		if rt.engine != nil {
@@ -166,8 +155,14 @@ func startPolicy(ctx context.Context, o serveOptions, inv *engine.Inventory, l *
 		Interval:      o.bundleOpts.pollInterval,
 		Jitter:        o.bundleOpts.pollJitter,
 		Activate:      activate,
-		Refused:       refused,
-		Logger:        logger,
+		// A swap must not slow the decisions being answered: read, compile
+		// and prepare at low priority (the bundle's tests already run in a
+		// niced child). The manager runs the first activation directly: it
+		// has no decisions to yield to, and must not wait behind a loaded
+		// machine at start-up.
+		Background: onLowPriorityThread,
+		Refused:    refused,
+		Logger:     logger,
 	})
 	if err != nil {
 		return nil, err
