@@ -54,6 +54,9 @@ if [[ -z ${SKIP_BUILD:-} ]]; then
 	make --no-print-directory build opa
 	go build -o bin/loadgen ./cmd/loadgen
 fi
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+settle_disk
 for b in bin/sovereign bin/opa bin/loadgen; do [[ -x $b ]] || die "$b missing (unset SKIP_BUILD)"; done
 
 # --- inputs ------------------------------------------------------------------------------

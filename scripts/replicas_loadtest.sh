@@ -40,6 +40,7 @@ if [[ -z ${SKIP_BUILD:-} ]]; then
 	make --no-print-directory build
 	go build -o bin/loadgen ./cmd/loadgen
 fi
+sync # see settle_disk in scripts/lib.sh: a build's dirty pages stall fdatasync
 
 rm -rf "$OUT" "$BENCH/replicas.jsonl"
 mkdir -p "$OUT"

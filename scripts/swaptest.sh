@@ -19,6 +19,10 @@ W=.bench/swap
 rm -rf "$W" && mkdir -p "$W"
 make -s build
 go build -o bin/loadgen ./cmd/loadgen
+die() { echo "swaptest: $*" >&2; exit 1; }
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+settle_disk
 cp -r policies "$W/bundle"
 rm -f "$W"/bundle/*.go
 echo '{"dataset":"customer-pii-eu","operation":"store","at":"2026-06-01T00:00:00Z"}' > "$W/body.json"
