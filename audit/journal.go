@@ -48,10 +48,12 @@ const JournalDir = "journal"
 //	magic "SJB1" | first index u64 | count u32 | payload length u32 | CRC-32C u32 of the payload | payload
 //	payload: count × (entry length u32 | entry bytes)
 //
-// (big-endian). Only the last batch can be torn by a crash (a batch is written
-// after the previous one was fdatasync'd), so an incomplete or corrupt last
-// batch is dropped: none of its entries was answered. A corrupt batch followed
-// by a valid one is damage, and Open refuses to start.
+// (big-endian), followed by zeros: a segment is zero-filled ahead of the
+// writer (see fill), and an all-zero rest of a segment is its end. Only the
+// last batch can be torn by a crash (a batch is written after the previous
+// one was fdatasync'd), so an incomplete or corrupt last batch is dropped:
+// none of its entries was answered. A corrupt batch followed by a valid one is
+// damage, and Open refuses to start.
 type journal struct {
 	dir    string
 	lock   *os.File
@@ -94,8 +96,18 @@ type journal struct {
 	// integratedCh is closed and replaced whenever integrated grows.
 	intMu        sync.Mutex
 	integratedCh chan struct{}
-	// size is the open segment's length.
+	// fileMu orders the writer's batch writes and the zero filler's writes
+	// to the open segment (f, size and zeroed change under it).
+	fileMu sync.Mutex
+	// size is the open segment's length in batches.
 	size int64
+	// zeroed: the open segment is zero-filled and synced up to here (see
+	// fill); fillWake, fillStop and fillDone drive the filler.
+	zeroed   int64
+	fillWake chan struct{}
+	fillStop chan struct{}
+	fillDone chan struct{}
+	stopFill sync.Once
 }
 
 // segment is a sealed journal file and the index after its last entry.
@@ -144,6 +156,15 @@ const journalChunk = 2048
 // variable for tests).
 var journalSegmentSize int64 = 16 << 20
 
+// Zero filling (see fill): once a segment holds zeroStart bytes, it is kept
+// zero-filled and synced zeroLead bytes ahead of the writer, zeroChunk at a
+// time, up to journalSegmentSize (variables for tests).
+var (
+	zeroStart int64 = 64 << 10
+	zeroChunk int64 = 1 << 20
+	zeroLead  int64 = 2 << 20
+)
+
 var crc32c = crc32.MakeTable(crc32.Castagnoli)
 
 // openJournal opens and locks the journal directory (created 0700), replays
@@ -169,6 +190,7 @@ func openJournal(ctx context.Context, dir string, tree Source, treeSize uint64, 
 		queue: newAppendQueue(max), done: make(chan struct{}),
 		intWake: make(chan struct{}, 1), intDone: make(chan struct{}),
 		integratedCh: make(chan struct{}),
+		fillWake:     make(chan struct{}, 1), fillStop: make(chan struct{}), fillDone: make(chan struct{}),
 	}
 	if err := j.recover(ctx, tree, treeSize); err != nil {
 		lock.Close()
@@ -178,8 +200,76 @@ func openJournal(ctx context.Context, dir string, tree Source, treeSize uint64, 
 		return nil, err
 	}
 	go j.integrate()
+	go j.fill()
 	go j.run()
 	return j, nil
+}
+
+// fill keeps the open segment zero-filled and synced ahead of the writer.
+//
+// Why: a batch appended past the end of the file changes its size, so its
+// fdatasync must commit ext4's journal, and waits for whatever else that
+// commit carries: here, the Tessera tiles and bundles the integrator writes
+// and fsyncs. A batch written over zeros already on disk changes no
+// metadata, and its fdatasync only writes the data and flushes the disk
+// cache. Measured with an fsync-heavy neighbour (BENCHMARKS.md): p50
+// 0.35 ms against 0.42 ms, p99 1.6-1.8 ms against 2.9-4.8 ms.
+// fallocate does not do this: its unwritten extents are converted, in the
+// journal, by the first write into them.
+//
+// The zeros cost one extra write of the journal's bytes, in chunks, each
+// synced (one fdatasync of the writer's in zeroChunk of entries waits for
+// it). A segment ends in zeros after its last batch, which parseJournal reads
+// as its end. Zero filling is an optimisation: if it fails, the writer
+// appends as before.
+func (j *journal) fill() {
+	defer close(j.fillDone)
+	zeros := make([]byte, zeroChunk)
+	for {
+		select {
+		case <-j.fillStop:
+			return
+		case <-j.fillWake:
+		}
+		for {
+			j.fileMu.Lock()
+			f, from := j.f, max(j.zeroed, j.size)
+			if j.size < zeroStart || from >= min(j.size+zeroLead, journalSegmentSize) {
+				j.fileMu.Unlock()
+				break
+			}
+			n := min(zeroChunk, journalSegmentSize-from)
+			// Under fileMu and at or past the writer's end: no batch is
+			// written over, and the writer's next batch waits for this
+			// write (not its sync).
+			_, err := f.WriteAt(zeros[:n], from)
+			j.fileMu.Unlock()
+			if err == nil {
+				err = f.Sync() // *os.File: safe against the writer closing f on a new segment
+			}
+			if err != nil {
+				if !errors.Is(err, os.ErrClosed) {
+					j.logger.Warn("audit journal: zero filling the segment ahead failed; appending without it", "err", err)
+				}
+				break
+			}
+			j.fileMu.Lock()
+			if j.f == f && from+n > j.zeroed {
+				j.zeroed = from + n
+			}
+			j.fileMu.Unlock()
+		}
+	}
+}
+
+// wakeFill asks the filler to look again; fileMu is held.
+func (j *journal) wakeFill() {
+	if j.size >= zeroStart && j.zeroed-j.size < zeroLead/2 && j.zeroed < journalSegmentSize {
+		select {
+		case j.fillWake <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // segments lists the journal's segment files, oldest first.
@@ -324,13 +414,18 @@ func (j *journal) openSegment(first uint64) error {
 		f.Close()
 		return fmt.Errorf("%w: journal: %w", ErrUnavailable, err)
 	}
-	if j.f != nil {
+	old := j.f
+	if old != nil {
 		j.segMu.Lock()
-		j.sealed = append(j.sealed, segment{path: j.f.Name(), end: first})
+		j.sealed = append(j.sealed, segment{path: old.Name(), end: first})
 		j.segMu.Unlock()
-		j.f.Close()
 	}
-	j.f, j.size = f, 0
+	j.fileMu.Lock()
+	j.f, j.size, j.zeroed = f, 0, 0
+	j.fileMu.Unlock()
+	if old != nil {
+		old.Close()
+	}
 	return nil
 }
 
@@ -354,6 +449,9 @@ func (j *journal) dropIntegrated(integrated uint64) {
 func parseJournal(raw []byte, last bool) (items []journalItem, dropped int, err error) {
 	off := 0
 	for off < len(raw) {
+		if allZero(raw[off:]) {
+			break // the zero-filled rest of the segment (see fill)
+		}
 		b, n, err := parseBatch(raw[off:])
 		if err != nil {
 			if !last {
@@ -372,6 +470,15 @@ func parseJournal(raw []byte, last bool) (items []journalItem, dropped int, err 
 		off += n
 	}
 	return items, 0, nil
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // nextValidBatch looks for any valid batch in raw.
@@ -495,7 +602,14 @@ func (j *journal) writeBatch(buf *bytes.Buffer, group []*pendingAppend) {
 	binary.BigEndian.PutUint32(raw[12:], uint32(len(group)))
 	binary.BigEndian.PutUint32(raw[16:], uint32(len(payload)))
 	binary.BigEndian.PutUint32(raw[20:], crc32.Checksum(payload, crc32c))
-	if _, err := j.f.Write(raw); err != nil {
+	j.fileMu.Lock()
+	_, err := j.f.WriteAt(raw, j.size)
+	if err == nil {
+		j.size += int64(len(raw))
+		j.wakeFill()
+	}
+	j.fileMu.Unlock()
+	if err != nil {
 		j.fail(fmt.Errorf("journal write: %w", err))
 		fail(*j.failed.Load())
 		return
@@ -506,7 +620,6 @@ func (j *journal) writeBatch(buf *bytes.Buffer, group []*pendingAppend) {
 		fail(*j.failed.Load())
 		return
 	}
-	j.size += int64(len(raw))
 	items := make([]journalItem, len(group))
 	for i, p := range group {
 		items[i] = journalItem{index: first + uint64(i), entry: p.entry}
@@ -732,6 +845,7 @@ func (j *journal) fail(err error) {
 // closes the file.
 func (j *journal) close(ctx context.Context) error {
 	j.queue.close()
+	j.stopFill.Do(func() { close(j.fillStop) })
 	select {
 	case <-j.done:
 	case <-ctx.Done():
@@ -747,6 +861,7 @@ func (j *journal) close(ctx context.Context) error {
 		j.lock.Close()
 		return fmt.Errorf("journal: entries still integrating: %w", ctx.Err())
 	}
+	<-j.fillDone
 	defer j.lock.Close()
 	if errp := j.failed.Load(); errp != nil {
 		j.f.Close()
