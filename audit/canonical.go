@@ -100,19 +100,28 @@ func (p *canonParser) value(out []byte, depth int) ([]byte, error) {
 	}
 }
 
+// canonMember is an object member written to the output: its key, and where
+// "key":value sits in it.
 type canonMember struct {
-	key   string
-	value []byte
+	key        string
+	start, end int
 }
 
+// object writes the members to out as they come, each value straight into
+// out (no buffer per member); only an object whose keys were not already in
+// order is rewritten, once, in order.
 func (p *canonParser) object(out []byte, depth int) ([]byte, error) {
 	p.pos++ // {
-	var members []canonMember
 	p.skipSpace()
 	if p.pos < len(p.in) && p.in[p.pos] == '}' {
 		p.pos++
 		return append(out, "{}"...), nil
 	}
+	var small [16]canonMember
+	members := small[:0]
+	open := len(out)
+	out = append(out, '{')
+	sorted := true
 	for {
 		p.skipSpace()
 		if p.pos >= len(p.in) {
@@ -130,11 +139,22 @@ func (p *canonParser) object(out []byte, depth int) ([]byte, error) {
 			return nil, errors.New("missing ':' after object key")
 		}
 		p.pos++
-		val, err := p.value(nil, depth+1)
-		if err != nil {
+		if n := len(members); n > 0 {
+			out = append(out, ',')
+			if c := strings.Compare(members[n-1].key, key); c == 0 {
+				return nil, fmt.Errorf("duplicate object key %q", key)
+			} else if c > 0 {
+				sorted = false
+			}
+		}
+		m := canonMember{key: key, start: len(out)}
+		out = appendCanonString(out, key)
+		out = append(out, ':')
+		if out, err = p.value(out, depth+1); err != nil {
 			return nil, err
 		}
-		members = append(members, canonMember{key: key, value: val})
+		m.end = len(out)
+		members = append(members, m)
 		done, err := p.next('}')
 		if err != nil {
 			return nil, err
@@ -143,18 +163,20 @@ func (p *canonParser) object(out []byte, depth int) ([]byte, error) {
 			break
 		}
 	}
-	slices.SortFunc(members, func(a, b canonMember) int { return strings.Compare(a.key, b.key) })
-	out = append(out, '{')
-	for i, m := range members {
-		if i > 0 {
-			if members[i-1].key == m.key {
-				return nil, fmt.Errorf("duplicate object key %q", m.key)
+	if !sorted {
+		written := bytes.Clone(out[open+1:])
+		base := open + 1
+		slices.SortFunc(members, func(a, b canonMember) int { return strings.Compare(a.key, b.key) })
+		out = out[:base]
+		for i, m := range members {
+			if i > 0 {
+				if members[i-1].key == m.key {
+					return nil, fmt.Errorf("duplicate object key %q", m.key)
+				}
+				out = append(out, ',')
 			}
-			out = append(out, ',')
+			out = append(out, written[m.start-base:m.end-base]...)
 		}
-		out = appendCanonString(out, m.key)
-		out = append(out, ':')
-		out = append(out, m.value...)
 	}
 	return append(out, '}'), nil
 }

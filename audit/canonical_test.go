@@ -5,6 +5,8 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"flag"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -212,7 +214,54 @@ func FuzzCanonicalize(f *testing.F) {
 		if !bytes.Equal(ja, jb) {
 			t.Fatalf("meaning changed: %q → %q", doc, out)
 		}
+		if err := keysAscend(out); err != nil {
+			t.Fatalf("%q → %q: %v", doc, out, err)
+		}
 	})
+}
+
+// keysAscend checks, independently of Canonicalize, that every object's keys
+// come in strictly ascending byte order.
+func keysAscend(doc []byte) error {
+	d := json.NewDecoder(bytes.NewReader(doc))
+	d.UseNumber()
+	type frame struct {
+		object  bool
+		wantKey bool
+		last    *string
+	}
+	var stack []frame
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		top := len(stack) - 1
+		if top >= 0 && stack[top].object && stack[top].wantKey {
+			if k, ok := tok.(string); ok {
+				if stack[top].last != nil && *stack[top].last >= k {
+					return fmt.Errorf("key %q after %q", k, *stack[top].last)
+				}
+				stack[top].last = &k
+				stack[top].wantKey = false
+				continue
+			}
+		}
+		if top >= 0 && stack[top].object && !stack[top].wantKey {
+			stack[top].wantKey = true // this token is the value (or opens it)
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, frame{object: true, wantKey: true})
+		case json.Delim('['):
+			stack = append(stack, frame{})
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+	}
 }
 
 func TestScanRecordHead(t *testing.T) {
@@ -248,6 +297,48 @@ func TestDecodeEnvelopeStrict(t *testing.T) {
 	} {
 		if _, err := DecodeEnvelope([]byte(bad)); err == nil {
 			t.Errorf("DecodeEnvelope(%s) accepted", bad)
+		}
+	}
+}
+
+// BenchmarkCanonicalize: a placement decision as the API records it (struct
+// fields in declaration order, so most objects need sorting).
+func BenchmarkCanonicalize(b *testing.B) {
+	type violation struct {
+		Rule     string   `json:"rule"`
+		Message  string   `json:"message"`
+		Citation []string `json:"citations"`
+	}
+	type site struct {
+		Site        string      `json:"site"`
+		Allowed     bool        `json:"allowed"`
+		Violations  []violation `json:"violations,omitempty"`
+		Obligations []string    `json:"obligations"`
+	}
+	d := struct {
+		ID      string            `json:"decision_id"`
+		Kind    string            `json:"kind"`
+		Allowed bool              `json:"allowed"`
+		Sites   []site            `json:"sites"`
+		Bundle  map[string]string `json:"bundle"`
+	}{ID: "01a21d2d-abec-7426-9a07-b24f2c9cddcb", Kind: "placement", Allowed: true,
+		Bundle: map[string]string{"revision": "builtin-0.1.0", "digest": "sha256:cb3d50f1"}}
+	for i := range 21 {
+		s := site{Site: fmt.Sprintf("site-%02d", i), Allowed: i%3 != 0, Obligations: []string{}}
+		if !s.Allowed {
+			s.Violations = []violation{{Rule: "gdpr.chapter_v.no_adequacy", Message: "personal data of EEA subjects may not be stored in a third country without adequacy or safeguards", Citation: []string{"GDPR Art. 44", "GDPR Art. 46"}}}
+		}
+		d.Sites = append(d.Sites, s)
+	}
+	doc, err := json.Marshal(d)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(doc)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Canonicalize(doc); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
