@@ -214,7 +214,7 @@ func openJournal(ctx context.Context, dir string, tree Source, treeSize uint64, 
 // and fsyncs. A batch written over zeros already on disk changes no
 // metadata, and its fdatasync only writes the data and flushes the disk
 // cache. Measured beside an fsync-heavy neighbour (scripts/fsyncbench,
-// BENCHMARKS.md): p50 8-20 % lower in each of 9 rounds, p99 lower in 7 of 9;
+// BENCHMARKS.md): p50 8-20 % lower in each of 9 rounds, p99 lower in 6 of 9;
 // admission reviews at 200/s: p50 2.14 ms against 2.32-2.42 ms.
 // fallocate does not do this: its unwritten extents are converted, in the
 // journal, by the first write into them.
