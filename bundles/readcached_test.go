@@ -26,16 +26,21 @@ type tarFile struct {
 }
 
 // readTar returns a tarball's files in order.
-func readTar(t *testing.T, path string) []tarFile {
-	t.Helper()
-	f, err := os.Open(path)
+func readTar(tb testing.TB, path string) []tarFile {
+	tb.Helper()
+	raw, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	defer f.Close()
-	gz, err := gzip.NewReader(f)
+	return untar(tb, raw)
+}
+
+// untar returns the files of a tarball in memory, in order.
+func untar(tb testing.TB, raw []byte) []tarFile {
+	tb.Helper()
+	gz, err := gzip.NewReader(bytes.NewReader(raw))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	tr := tar.NewReader(gz)
 	var out []tarFile
@@ -45,39 +50,45 @@ func readTar(t *testing.T, path string) []tarFile {
 			return out
 		}
 		if err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 		b, err := io.ReadAll(tr)
 		if err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 		out = append(out, tarFile{h.Name, b})
 	}
 }
 
-// writeTar writes files as a bundle tarball and returns its path.
-func writeTar(t *testing.T, files []tarFile) string {
-	t.Helper()
+// tarball lays files out as a bundle tarball in memory.
+func tarball(tb testing.TB, files []tarFile) []byte {
+	tb.Helper()
 	var buf bytes.Buffer
 	gw := gzip.NewWriter(&buf)
 	tw := tar.NewWriter(gw)
 	for _, f := range files {
 		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.data)), Typeflag: tar.TypeReg}); err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 		if _, err := tw.Write(f.data); err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 	}
 	if err := tw.Close(); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	if err := gw.Close(); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	out := filepath.Join(t.TempDir(), "b.tar.gz")
-	if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
+	return buf.Bytes()
+}
+
+// writeTar writes files as a bundle tarball and returns its path.
+func writeTar(tb testing.TB, files []tarFile) string {
+	tb.Helper()
+	out := filepath.Join(tb.TempDir(), "b.tar.gz")
+	if err := os.WriteFile(out, tarball(tb, files), 0o644); err != nil {
+		tb.Fatal(err)
 	}
 	return out
 }
@@ -319,30 +330,11 @@ func BenchmarkReadBundle(b *testing.B) {
 		i := 0
 		for b.Loop() {
 			i++
-			files := []tarFile{}
 			b.StopTimer()
-			gz, _ := gzip.NewReader(bytes.NewReader(raw))
-			tr := tar.NewReader(gz)
-			for {
-				h, err := tr.Next()
-				if err != nil {
-					break
-				}
-				d, _ := io.ReadAll(tr)
-				files = append(files, tarFile{h.Name, d})
-			}
-			files = append(files, tarFile{"/sovereign/swapmark.rego", fmt.Appendf(nil, "package sovereign.swapmark\n\nrevision := \"swap-%d\"\n", i)})
-			var out bytes.Buffer
-			gw := gzip.NewWriter(&out)
-			tw := tar.NewWriter(gw)
-			for _, f := range files {
-				tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.data)), Typeflag: tar.TypeReg})
-				tw.Write(f.data)
-			}
-			tw.Close()
-			gw.Close()
+			files := append(untar(b, raw), tarFile{"/sovereign/swapmark.rego", fmt.Appendf(nil, "package sovereign.swapmark\n\nrevision := \"swap-%d\"\n", i)})
+			swapped := tarball(b, files)
 			b.StartTimer()
-			if _, err := bundles.ReadCached(bundle.NewTarballLoader(bytes.NewReader(out.Bytes())), nil, cache); err != nil {
+			if _, err := bundles.ReadCached(bundle.NewTarballLoader(bytes.NewReader(swapped)), nil, cache); err != nil {
 				b.Fatal(err)
 			}
 		}
