@@ -98,8 +98,13 @@ type journal struct {
 	intMu        sync.Mutex
 	integratedCh chan struct{}
 	// fileMu orders the writer's batch writes and the zero filler's writes
-	// to the open segment (f, size and zeroed change under it).
+	// to the open segment (f, fillF, size and zeroed change under it).
 	fileMu sync.Mutex
+	// fillF is the filler's own handle on the open segment (nil: no
+	// filling). Its own open file description, so that a write-back error
+	// its sync meets is still reported to the writer's fdatasync: Linux
+	// reports such an error once per open file description.
+	fillF *os.File
 	// size is the open segment's length in batches.
 	size int64
 	// zeroed: the open segment is zero-filled and synced up to here (see
@@ -196,7 +201,7 @@ func openJournal(ctx context.Context, dir string, tree Source, treeSize uint64, 
 	if err := j.recover(ctx, tree, treeSize); err != nil {
 		lock.Close()
 		if j.f != nil {
-			j.f.Close()
+			j.closeFiles()
 		}
 		return nil, err
 	}
@@ -235,8 +240,8 @@ func (j *journal) fill() {
 		}
 		for {
 			j.fileMu.Lock()
-			f, from := j.f, max(j.zeroed, j.size)
-			if j.size < zeroStart || from >= min(j.size+zeroLead, journalSegmentSize) {
+			f, from := j.fillF, max(j.zeroed, j.size)
+			if f == nil || j.size < zeroStart || from >= min(j.size+zeroLead, journalSegmentSize) {
 				j.fileMu.Unlock()
 				break
 			}
@@ -256,7 +261,7 @@ func (j *journal) fill() {
 				break
 			}
 			j.fileMu.Lock()
-			if j.f == f && from+n > j.zeroed {
+			if j.fillF == f && from+n > j.zeroed {
 				j.zeroed = from + n
 			}
 			j.fileMu.Unlock()
@@ -416,6 +421,11 @@ func (j *journal) openSegment(first uint64) error {
 		f.Close()
 		return fmt.Errorf("%w: journal: %w", ErrUnavailable, err)
 	}
+	ff, err := os.OpenFile(f.Name(), os.O_WRONLY, 0)
+	if err != nil {
+		j.logger.Warn("audit journal: cannot open the segment for zero filling; appending without it", "err", err)
+		ff = nil
+	}
 	old := j.f
 	if old != nil {
 		j.segMu.Lock()
@@ -423,12 +433,27 @@ func (j *journal) openSegment(first uint64) error {
 		j.segMu.Unlock()
 	}
 	j.fileMu.Lock()
-	j.f, j.size, j.zeroed = f, 0, 0
+	oldFill := j.fillF
+	j.f, j.fillF, j.size, j.zeroed = f, ff, 0, 0
 	j.fileMu.Unlock()
 	if old != nil {
 		old.Close()
 	}
+	if oldFill != nil {
+		oldFill.Close()
+	}
 	return nil
+}
+
+// closeFiles closes the open segment's handles.
+func (j *journal) closeFiles() error {
+	j.fileMu.Lock()
+	f, ff := j.f, j.fillF
+	j.fileMu.Unlock()
+	if ff != nil {
+		ff.Close()
+	}
+	return f.Close()
 }
 
 // dropIntegrated deletes the sealed segments the tree holds all of.
@@ -463,7 +488,7 @@ func parseJournal(raw []byte, last bool) (items []journalItem, dropped int, err 
 			if _, _, err2 := nextValidBatch(raw[off+1:]); err2 == nil {
 				return nil, 0, fmt.Errorf("batch at offset %d is damaged (%v) and valid batches follow it", off, err)
 			}
-			return items, len(raw) - off, nil
+			return items, len(bytes.TrimRight(raw[off:], "\x00")), nil
 		}
 		if len(items) > 0 && len(b) > 0 && b[0].index != items[len(items)-1].index+1 {
 			return nil, 0, fmt.Errorf("batch at offset %d starts at index %d, after %d", off, b[0].index, items[len(items)-1].index)
@@ -861,24 +886,31 @@ func (j *journal) close(ctx context.Context) error {
 	case <-j.done:
 	case <-ctx.Done():
 		// What is journaled is durable and replayed at the next start.
-		j.f.Close()
+		j.closeFiles()
 		j.lock.Close()
 		return fmt.Errorf("journal: appends still queued: %w", ctx.Err())
 	}
 	select {
 	case <-j.intDone:
 	case <-ctx.Done():
-		j.f.Close()
+		j.closeFiles()
 		j.lock.Close()
 		return fmt.Errorf("journal: entries still integrating: %w", ctx.Err())
 	}
-	<-j.fillDone
+	select {
+	case <-j.fillDone:
+	case <-ctx.Done():
+		// A zero chunk still syncing: nothing answered depends on it.
+		j.closeFiles()
+		j.lock.Close()
+		return fmt.Errorf("journal: zero filling still syncing: %w", ctx.Err())
+	}
 	defer j.lock.Close()
 	if errp := j.failed.Load(); errp != nil {
-		j.f.Close()
+		j.closeFiles()
 		return *errp
 	}
-	if err := j.f.Close(); err != nil {
+	if err := j.closeFiles(); err != nil {
 		return err
 	}
 	// Everything is in the tree: a clean stop leaves no journal behind.
