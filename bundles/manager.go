@@ -36,8 +36,9 @@ type ManagerOptions struct {
 	Activate         ActivateFunc
 	// Background, when set, runs the reading and activation of every bundle
 	// after the first, so a swap can yield to the decisions being answered
-	// (cmd/sovereign runs it on an OS thread at nice 10). The first
-	// activation runs directly: it has no decisions to yield to.
+	// (cmd/sovereign runs it on an OS thread at nice 10). It must run the
+	// function exactly once and return after it has. The first activation
+	// runs directly: it has no decisions to yield to.
 	Background func(func())
 	// Refused is told of every bundle that failed to download, verify, compile
 	// or pass its tests (for the audit log and metrics).

@@ -83,6 +83,12 @@ func (c *ModuleCache) parse(path string, raw []byte, opts ast.ParserOptions, kee
 // are parsed with the options OPA's reader would use, and their packages
 // checked against the manifest's roots as OPA's reader does. A differential
 // test holds the two readers to the same bundle and the same refusals.
+//
+// It is stricter than OPA's reader in four corners, each refused: delta
+// bundles (Sovereign serves snapshots), two signature files even when no key
+// is given, a package path segment holding a '/' (OPA's exported root check
+// splits on it), and files over MaxSize however they are loaded. The module
+// cache's key assumes the parser options stay those of this function.
 func ReadCached(loader bundle.DirectoryLoader, keys []PublicKey, cache *ModuleCache) (*bundle.Bundle, error) {
 	b, err := readCached(loader, keys, cache)
 	if err != nil {
@@ -108,13 +114,13 @@ func readCached(loader bundle.DirectoryLoader, keys []PublicKey, cache *ModuleCa
 			return nil, fmt.Errorf("bundle read failed: %w", err)
 		}
 		var buf bytes.Buffer
-		n, err := f.Read(&buf, MaxSize)
+		n, err := f.Read(&buf, MaxSize+1)
 		f.Close()
 		if err != nil && !errors.Is(err, io.EOF) {
 			return nil, err
 		}
-		if n >= MaxSize { // OPA's limit, as ReadFrom sets it
-			return nil, fmt.Errorf("bundle file '%v' size (%d bytes) exceeded max size (%v bytes)", strings.TrimPrefix(f.Path(), "/"), n, MaxSize-1)
+		if n > MaxSize {
+			return nil, fmt.Errorf("bundle file '%v' exceeds the maximum size (%d bytes)", strings.TrimPrefix(f.Path(), "/"), MaxSize)
 		}
 		lf := loadedFile{url: f.URL(), path: f.Path(), data: buf.Bytes()}
 		switch {
@@ -144,8 +150,10 @@ func readCached(loader bundle.DirectoryLoader, keys []PublicKey, cache *ModuleCa
 		}
 	}
 	r := bundle.NewCustomReader(rest).
-		WithSizeLimitBytes(MaxSize).
+		WithSizeLimitBytes(MaxSize + 1).
 		WithProcessAnnotations(true).
+		// Data parsed into b.Data, whatever activators are registered.
+		WithLazyLoadingMode(false).
 		WithSkipBundleVerification(true)
 	b, err := r.Read()
 	if err != nil {
