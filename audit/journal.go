@@ -882,28 +882,22 @@ func (j *journal) fail(err error) {
 func (j *journal) close(ctx context.Context) error {
 	j.queue.close()
 	j.stopFill.Do(func() { close(j.fillStop) })
-	select {
-	case <-j.done:
-	case <-ctx.Done():
-		// What is journaled is durable and replayed at the next start.
+	// Out of time: what is journaled is durable and replayed at the next
+	// start (a zero chunk still syncing is not needed by anything answered).
+	abandon := func(what string) error {
 		j.closeFiles()
 		j.lock.Close()
-		return fmt.Errorf("journal: appends still queued: %w", ctx.Err())
+		return fmt.Errorf("journal: %s: %w", what, ctx.Err())
 	}
-	select {
-	case <-j.intDone:
-	case <-ctx.Done():
-		j.closeFiles()
-		j.lock.Close()
-		return fmt.Errorf("journal: entries still integrating: %w", ctx.Err())
-	}
-	select {
-	case <-j.fillDone:
-	case <-ctx.Done():
-		// A zero chunk still syncing: nothing answered depends on it.
-		j.closeFiles()
-		j.lock.Close()
-		return fmt.Errorf("journal: zero filling still syncing: %w", ctx.Err())
+	for _, stage := range []struct {
+		done <-chan struct{}
+		what string
+	}{{j.done, "appends still queued"}, {j.intDone, "entries still integrating"}, {j.fillDone, "zero filling still syncing"}} {
+		select {
+		case <-stage.done:
+		case <-ctx.Done():
+			return abandon(stage.what)
+		}
 	}
 	defer j.lock.Close()
 	if errp := j.failed.Load(); errp != nil {
