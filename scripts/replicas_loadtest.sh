@@ -33,6 +33,8 @@ OUT=$BENCH/replicas
 AT=2026-06-01T00:00:00Z
 
 die() { echo "replicas_loadtest: $*" >&2; exit 1; }
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh # the working directory is the repository's root (cd above)
 for tool in go curl jq; do command -v "$tool" >/dev/null || die "$tool is required"; done
 
 if [[ -z ${SKIP_BUILD:-} ]]; then
@@ -40,7 +42,7 @@ if [[ -z ${SKIP_BUILD:-} ]]; then
 	make --no-print-directory build
 	go build -o bin/loadgen ./cmd/loadgen
 fi
-sync # see settle_disk in scripts/lib.sh: a build's dirty pages stall fdatasync
+settle_disk
 
 rm -rf "$OUT" "$BENCH/replicas.jsonl"
 mkdir -p "$OUT"
@@ -69,9 +71,6 @@ fi
 DB_USER=${BASH_REMATCH[1]} DB_PASS=${BASH_REMATCH[2]} DB_HOST=${BASH_REMATCH[3]} DB_PORT=${BASH_REMATCH[4]}
 sql() { MYSQL_PWD=$DB_PASS mariadb --no-defaults -h "$DB_HOST" -P "$DB_PORT" -u "$DB_USER" -e "$1"; }
 sql "SELECT VERSION()" >"$OUT/db-version.txt"
-
-# shellcheck source=scripts/lib.sh
-. scripts/lib.sh # the working directory is the repository's root (cd above)
 
 # run_config BACKEND N ROUND: start N replicas on a fresh log, load them, stop them.
 run_config() {
