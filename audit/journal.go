@@ -241,7 +241,7 @@ func (j *journal) fill() {
 		for {
 			j.fileMu.Lock()
 			f, from := j.fillF, max(j.zeroed, j.size)
-			if f == nil || j.size < zeroStart || from >= min(j.size+zeroLead, journalSegmentSize) {
+			if f == nil || from >= j.fillTarget(zeroLead) {
 				j.fileMu.Unlock()
 				break
 			}
@@ -269,9 +269,19 @@ func (j *journal) fill() {
 	}
 }
 
-// wakeFill asks the filler to look again; fileMu is held.
+// fillTarget is how far the open segment should be zero-filled to keep lead
+// bytes ahead of the writer (0: not yet); fileMu is held.
+func (j *journal) fillTarget(lead int64) int64 {
+	if j.size < zeroStart {
+		return 0
+	}
+	return min(j.size+lead, journalSegmentSize)
+}
+
+// wakeFill asks the filler to look again once less than half the lead is
+// left; fileMu is held.
 func (j *journal) wakeFill() {
-	if j.size >= zeroStart && j.zeroed-j.size < zeroLead/2 && j.zeroed < journalSegmentSize {
+	if j.zeroed < j.fillTarget(zeroLead/2) {
 		select {
 		case j.fillWake <- struct{}{}:
 		default:
