@@ -78,8 +78,6 @@ type Manager struct {
 	// modules keeps the parsed modules of the last bundle read, so the next
 	// version parses only what changed (ReadCached).
 	modules *ModuleCache
-	// started is set once the first bundle is active.
-	started bool
 }
 
 // ErrRollback refuses a bundle built before the active one: a validly signed
@@ -127,7 +125,9 @@ func (m *Manager) Start(ctx context.Context) error {
 	var perr error
 	if m.o.PersistPath != "" {
 		if persisted, perr = os.ReadFile(m.o.PersistPath); perr == nil {
-			if b, err := ReadFrom(Fetched{Tarball: persisted}.Loader(), m.o.Keys); err == nil {
+			// Read as activations read: its modules are then parsed
+			// already when the source serves the same bundle.
+			if b, err := ReadCached(Fetched{Tarball: persisted}.Loader(), m.o.Keys, m.modules); err == nil {
 				if t, err := BuiltAt(b); err == nil {
 					m.floor = t
 				}
@@ -193,7 +193,7 @@ func (m *Manager) Poll(ctx context.Context) (bool, error) {
 // active (ManagerOptions.Background).
 func (m *Manager) activate(ctx context.Context, f Fetched, fromPersisted bool) (err error) {
 	m.mu.Lock()
-	background := m.started && m.o.Background != nil
+	background := m.status.Activations > 0 && m.o.Background != nil
 	m.mu.Unlock()
 	if !background {
 		return m.activateNow(ctx, f, fromPersisted)
@@ -236,7 +236,6 @@ func (m *Manager) activateNow(ctx context.Context, f Fetched, fromPersisted bool
 	m.status.ActivatedAt = time.Now().UTC()
 	m.status.FromPersisted = fromPersisted
 	m.status.Activations++
-	m.started = true
 	m.mu.Unlock()
 	m.o.Logger.Info("bundle activated", "source", m.o.Source.String(), "revision", rev, "digest", digest, "from_persisted", fromPersisted)
 	return nil
