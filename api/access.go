@@ -2,11 +2,11 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 
 	cedar "github.com/cedar-policy/cedar-go"
 	"github.com/gin-gonic/gin"
@@ -16,12 +16,6 @@ import (
 	"github.com/sovereign-engine/sovereign/api/auth"
 	"github.com/sovereign-engine/sovereign/audit"
 	"github.com/sovereign-engine/sovereign/engine"
-)
-
-// Error codes of refused access.
-const (
-	CodeUnauthenticated = "unauthenticated" // 401: no, malformed or unknown credentials
-	CodeForbidden       = "forbidden"       // 403: authenticated, but no policy permits it (or one forbids it)
 )
 
 // ErrNoCredentialsOffLoopback refuses to serve without authentication on
@@ -49,15 +43,26 @@ type routeRule struct {
 	resource func(s *Server, c *gin.Context) auth.Resource
 }
 
-var auditLog = func(*Server, *gin.Context) auth.Resource { return auth.Ref(auth.TypeLog, "audit") }
+// auditTree is the log's tree: checkpoints, hash tiles, proofs and keys, which
+// prove records without revealing any.
+var auditTree = func(*Server, *gin.Context) auth.Resource { return auth.Ref(auth.TypeTree, "audit") }
+
+// auditTiles is what a path of the tiles is: the tree (the checkpoint, a
+// hash tile), or the log as a whole (an entry bundle holds every tenant's
+// records; a path that names nothing is treated alike).
+func auditTiles(_ *Server, c *gin.Context) auth.Resource {
+	if audit.TreePath(strings.TrimPrefix(c.Request.URL.Path, "/v1/audit/log")) {
+		return auth.Ref(auth.TypeTree, "audit")
+	}
+	return auth.Ref(auth.TypeLog, "audit")
+}
 
 var routeRules = map[string]routeRule{
-	"GET /v1/audit/checkpoint":     {auth.ActionAuditRead, auditLog},
-	"GET /v1/audit/keys":           {auth.ActionAuditRead, auditLog},
-	"GET /v1/audit/entries/:index": {auth.ActionAuditRead, auditLog},
-	"GET /v1/audit/proof/:index":   {auth.ActionAuditRead, auditLog},
-	"GET /v1/audit/log/*path":      {auth.ActionAuditRead, auditLog},
-	"HEAD /v1/audit/log/*path":     {auth.ActionAuditRead, auditLog},
+	"GET /v1/audit/checkpoint":   {auth.ActionAuditRead, auditTree},
+	"GET /v1/audit/keys":         {auth.ActionAuditRead, auditTree},
+	"GET /v1/audit/proof/:index": {auth.ActionAuditRead, auditTree},
+	"GET /v1/audit/log/*path":    {auth.ActionAuditRead, auditTiles},
+	"HEAD /v1/audit/log/*path":   {auth.ActionAuditRead, auditTiles},
 	// A report of one tenant is that tenant's; of the whole log, the log's.
 	"GET /v1/audit/report": {auth.ActionReportExport, func(_ *Server, c *gin.Context) auth.Resource {
 		if t := c.Query("tenant"); t != "" {
@@ -69,17 +74,26 @@ var routeRules = map[string]routeRule{
 	"GET /v1/bundles/:name": {auth.ActionBundleRead, func(_ *Server, c *gin.Context) auth.Resource {
 		return auth.Ref(auth.TypeBundle, c.Param("name"))
 	}},
+	// Drift of one tenant's datasets is that tenant's; of all, the inventory's.
+	"GET /v1/drift": {auth.ActionDriftRead, func(_ *Server, c *gin.Context) auth.Resource {
+		if t := c.Query("tenant"); t != "" {
+			return auth.Ref(auth.TypeTenant, t)
+		}
+		return auth.Ref(auth.TypeInventory, "current")
+	}},
 	"POST /v1/admission/validate": {auth.ActionAdmit, admissionSite},
 	"POST /v1/admission/mutate":   {auth.ActionAdmit, admissionSite},
 }
 
 func admissionSite(s *Server, _ *gin.Context) auth.Resource {
-	return auth.Ref(auth.TypeSite, s.admission.Load().ClusterSite)
+	return auth.Ref(auth.TypeSite, s.admission.ClusterSite())
 }
 
 // handlerAuthorized lists the routes that authorize in their handler, once
 // the body names what they touch.
 var handlerAuthorized = map[string]bool{
+	// An entry is authorized as its record, which names its tenants.
+	"GET /v1/audit/entries/:index":    true,
 	"POST /v1/decisions/placement":    true,
 	"POST /v1/decisions/transfer":     true,
 	"POST /v1/decisions/:id/override": true,
@@ -166,8 +180,7 @@ func (s *Server) authorize(c *gin.Context, action string, context cedar.RecordMa
 	if s.access == nil {
 		return true
 	}
-	v, _ := c.Get(identityKey)
-	id, _ := v.(*auth.Identity)
+	id := identity(c)
 	if id == nil {
 		s.refuse(c, nil, http.StatusUnauthorized, auth.ReasonMissing, action, resources, "authentication required")
 		return false
@@ -180,7 +193,13 @@ func (s *Server) authorize(c *gin.Context, action string, context cedar.RecordMa
 	}
 	d := s.access.authz.Authorize(id, action, context, resources...)
 	if d.Allowed {
-		return true
+		why := tenantBoundary(id, resources)
+		if why == "" {
+			return true
+		}
+		s.refuse(c, id, http.StatusForbidden, "tenant_boundary", action, resources,
+			fmt.Sprintf("%s may not %s %s: %s", id.String(), action, resourceNames(resources), why))
+		return false
 	}
 	reason := "forbidden"
 	if len(d.Errors) > 0 {
@@ -192,18 +211,44 @@ func (s *Server) authorize(c *gin.Context, action string, context cedar.RecordMa
 	return false
 }
 
+// tenantBoundary is the part of the tenant boundary that holds whatever the
+// policy set in force permits: a bundle's Cedar set (data.authz) replaces the
+// built-in one whole, and one written before records named their tenants, or
+// one that drops a guard, must not open the log to a tenant. A tenant-scoped
+// caller never reads the log as a whole, a record that is not its tenant's
+// alone, nor anything of another tenant. It says why not, or "".
+func tenantBoundary(id *auth.Identity, resources []auth.Resource) string {
+	if id.Tenant == "" {
+		return ""
+	}
+	for _, r := range resources {
+		switch r.UID.Type {
+		case auth.TypeLog:
+			return "a tenant-scoped principal does not read the whole audit log"
+		case auth.TypeRecord:
+			var tenants []string
+			if r.Inline != nil {
+				for p := range r.Inline.Parents.All() {
+					tenants = append(tenants, string(p.ID))
+				}
+			}
+			if !audit.OnlyTenant(tenants, id.Tenant) {
+				return "the record is not one of tenant " + id.Tenant + "'s alone"
+			}
+		case auth.TypeTenant:
+			if string(r.UID.ID) != id.Tenant {
+				return "it belongs to another tenant"
+			}
+		}
+	}
+	return ""
+}
+
 func resourceNames(rs []auth.Resource) string {
 	if len(rs) == 1 {
 		return rs[0].UID.String()
 	}
-	s := "["
-	for i, r := range rs {
-		if i > 0 {
-			s += ", "
-		}
-		s += r.UID.String()
-	}
-	return s + "]"
+	return "[" + strings.Join(resourceUIDs(rs), ", ") + "]"
 }
 
 // refuse answers 401 or 403, counts the refusal and records it in the audit
@@ -222,28 +267,22 @@ func (s *Server) refuse(c *gin.Context, id *auth.Identity, status int, reason, a
 		s.access.dropped.Inc()
 		return
 	}
-	principal := "unauthenticated"
+	principal, tenant := "unauthenticated", ""
 	if id != nil {
-		principal = id.String()
+		principal, tenant = id.String(), id.Tenant
 	}
-	names := make([]string, len(resources))
-	for i, r := range resources {
-		names[i] = r.UID.String()
-	}
-	req, _ := json.Marshal(map[string]any{"method": c.Request.Method, "route": c.FullPath(), "action": action, "resources": names})
-	res, _ := json.Marshal(map[string]any{"status": status, "code": code, "reason": message, "reason_code": reason})
 	p, inv := s.cfg.Engine.Policy(), s.cfg.Engine.Inventory()
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), s.cfg.LogTimeout)
-	defer cancel()
-	if _, err := s.cfg.Audit.Append(ctx, &audit.Record{
-		Kind:              audit.KindAccessDenied,
-		Principal:         principal,
-		Request:           req,
-		Result:            res,
-		Bundle:            audit.BundleRef{Revision: p.Revision, Digest: p.Digest},
-		InventoryRevision: inv.Revision,
-		EngineVersion:     engine.Version,
-	}); err != nil {
+	rec, err := audit.NewAccessDenial(principal,
+		audit.AccessRequest{Method: c.Request.Method, Route: c.FullPath(), Action: action, Resources: resourceUIDs(resources)},
+		audit.AccessDenial{Status: status, Code: code, Reason: message, ReasonCode: reason},
+		audit.Context{Bundle: audit.BundleRef{Revision: p.Revision, Digest: p.Digest}, InventoryRevision: inv.Revision, EngineVersion: engine.Version})
+	if err == nil {
+		// A refusal belongs to the caller's tenant only, not to the owner of
+		// what it tried: that owner would learn who tried (docs/audit.md).
+		rec.Tenants = withTenant(nil, tenant)
+		_, err = s.record(context.WithoutCancel(c.Request.Context()), rec)
+	}
+	if err != nil {
 		s.cfg.Logger.Error("could not record a refused access attempt", "principal", principal, "route", c.FullPath(), "err", err)
 	}
 }
@@ -287,11 +326,18 @@ func decisionResources(inv *engine.Inventory, ds *engine.DatasetRef, wl *engine.
 	return rs
 }
 
-// isLoopback reports whether a listener's address is a loopback address.
-func isLoopback(addr net.Addr) bool {
-	host, _, err := net.SplitHostPort(addr.String())
-	if err != nil {
-		return false
+// IsLoopback reports whether addr names the loopback interface: a loopback IP
+// or "localhost", as a bare host (a URL's Hostname) or host:port (a --addr, a
+// listener's address). An empty host (":8181") means every interface, and is
+// not loopback. It is the one test of where Sovereign may run without
+// credentials, send a token in clear, or offer its profiler.
+func IsLoopback(addr string) bool {
+	host := addr
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		host = h
+	}
+	if host == "localhost" {
+		return true
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
@@ -300,7 +346,7 @@ func isLoopback(addr net.Addr) bool {
 // checkListener refuses a non-loopback listener when no credentials are
 // configured.
 func (s *Server) checkListener(ln net.Listener) error {
-	if s.access == nil && !isLoopback(ln.Addr()) {
+	if s.access == nil && !IsLoopback(ln.Addr().String()) {
 		return fmt.Errorf("%w: refusing to listen on %s", ErrNoCredentialsOffLoopback, ln.Addr())
 	}
 	return nil

@@ -1,12 +1,12 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/sovereign-engine/sovereign/api/auth"
 	"github.com/sovereign-engine/sovereign/audit"
 )
 
@@ -41,9 +41,20 @@ func (s *Server) auditRoutes(v1 *gin.RouterGroup) {
 		if !ok {
 			return
 		}
+		// Whether an index exists is the tree's to say: a caller that may
+		// not read the tree learns nothing, not even that.
+		if !s.authorize(c, auth.ActionAuditRead, nil, auth.Ref(auth.TypeTree, "audit")) {
+			return
+		}
 		e, err := l.Entry(c.Request.Context(), index)
 		if err != nil {
 			auditError(c, err)
+			return
+		}
+		// Every index below the tree size exists (the checkpoint, which
+		// every reader may have, says so), so a record the caller may not
+		// read is a 403, the same for any record not its tenant's alone.
+		if !s.authorize(c, auth.ActionAuditRead, nil, auth.AuditRecord(index, e.Record.BelongsTo())) {
 			return
 		}
 		c.JSON(http.StatusOK, e)
@@ -92,16 +103,4 @@ func uintParam(c *gin.Context, name, v string) (uint64, bool) {
 		return 0, false
 	}
 	return n, true
-}
-
-func auditError(c *gin.Context, err error) {
-	switch {
-	case errors.Is(err, audit.ErrNotFound):
-		abortWithError(c, http.StatusNotFound, CodeNotFound, err.Error())
-	case errors.Is(err, audit.ErrUnavailable):
-		c.Header("Retry-After", "1")
-		abortWithError(c, http.StatusServiceUnavailable, CodeAuditUnavailable, err.Error())
-	default:
-		abortWithError(c, http.StatusInternalServerError, CodeInternal, err.Error())
-	}
 }

@@ -1,15 +1,11 @@
 package api
 
 import (
-	"context"
-	"errors"
 	"net/http"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/sovereign-engine/sovereign/api/auth"
-	"github.com/sovereign-engine/sovereign/audit"
 	"github.com/sovereign-engine/sovereign/engine"
 )
 
@@ -44,57 +40,24 @@ func (s *Server) readRequest(c *gin.Context, v any) ([]byte, bool) {
 	return decodeStrict(c, s.cfg.MaxBodyBytes, v)
 }
 
-// answer logs the decision durably, then answers it; a decision the log did not
-// take is not answered (503).
+// answer records the decision durably, then answers it; a decision the log
+// did not take is not answered (fail: 503).
 func (s *Server) answer(c *gin.Context, kind string, body []byte, d *engine.Decision, err error) {
 	if err != nil {
-		var invalid *engine.ValidationError
-		switch {
-		case errors.As(err, &invalid):
-			details := make([]ErrorDetail, len(invalid.Problems))
-			for i, p := range invalid.Problems {
-				details[i] = ErrorDetail{Path: p.Path, Message: p.Message}
-			}
-			abortWithError(c, http.StatusUnprocessableEntity, CodeInvalidRequest, invalid.Error(), details...)
-		case errors.Is(err, engine.ErrPolicy):
-			s.cfg.Logger.Error("policy evaluation failed", "kind", kind, "err", err)
-			abortWithError(c, http.StatusInternalServerError, CodePolicyError, err.Error())
-		case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-			abortWithError(c, http.StatusServiceUnavailable, CodeInternal, "request cancelled before a decision: "+err.Error())
-		default:
-			s.cfg.Logger.Error("decision failed", "kind", kind, "err", err)
-			abortWithError(c, http.StatusInternalServerError, CodeInternal, "decision failed")
-		}
+		s.fail(c, "decision", err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(c.Request.Context(), s.cfg.LogTimeout)
-	defer cancel()
-	receipt, err := s.cfg.Log.LogDecision(ctx, DecisionEntry{Kind: kind, Principal: principal(c), Request: body, Decision: d})
+	rec, err := decisionRecord(DecisionEntry{Kind: kind, Principal: principal(c), Tenant: callerTenant(c), Request: body, Decision: d})
 	if err != nil {
-		s.cfg.Logger.Error("audit log refused a decision; not answering it", "kind", kind, "decision_id", d.DecisionID, "err", err)
-		switch {
-		case errors.Is(err, ErrDecisionTooLarge):
-			abortWithError(c, http.StatusUnprocessableEntity, CodeInvalidRequest,
-				"the decision is too large to record in one audit record, so it is not answered: ask about fewer candidates per request",
-				ErrorDetail{Path: "candidates", Message: err.Error()})
-		case errors.Is(err, audit.ErrInvalidRecord):
-			// The record itself is wrong (e.g. larger than a log entry may be):
-			// a fault of this request, not of the log.
-			abortWithError(c, http.StatusInternalServerError, CodeInternal, "the decision's audit record was refused, so it is not answered: "+err.Error())
-		case errors.Is(err, context.Canceled):
-			// The client left while its record was being written.
-			abortWithError(c, http.StatusServiceUnavailable, CodeAuditUnavailable, "request cancelled before its decision was recorded")
-		default:
-			s.logFailure.Store(&logFailure{err: err, at: time.Now()})
-			c.Header("Retry-After", "1")
-			abortWithError(c, http.StatusServiceUnavailable, CodeAuditUnavailable, "the decision could not be recorded in the audit log, so it is not answered; /readyz has the reason")
-		}
+		s.fail(c, "decision", err)
 		return
 	}
-	if s.logFailure.Load() != nil {
-		s.logFailure.Store(nil)
+	receipt, err := s.record(c.Request.Context(), rec)
+	if err != nil {
+		s.fail(c, "decision", err)
+		return
 	}
-	d.Audit = &receipt
+	d.Audit = &engine.AuditReceipt{Index: receipt.Index, EntrySHA256: receipt.EntrySHA256}
 	s.metrics.decision(kind, d.Allowed)
 	c.JSON(http.StatusOK, d)
 }
@@ -112,3 +75,19 @@ func principal(c *gin.Context) string {
 }
 
 const principalKey = "sovereign.principal"
+
+// callerTenant is the authenticated caller's tenant; "" for a service-wide
+// caller, and without credentials (every caller is anonymous, loopback only).
+func callerTenant(c *gin.Context) string {
+	if id := identity(c); id != nil {
+		return id.Tenant
+	}
+	return ""
+}
+
+// identity is the authenticated caller; nil without credentials.
+func identity(c *gin.Context) *auth.Identity {
+	v, _ := c.Get(identityKey)
+	id, _ := v.(*auth.Identity)
+	return id
+}

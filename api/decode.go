@@ -1,14 +1,12 @@
 package api
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
-	"reflect"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -17,16 +15,29 @@ import (
 	"github.com/sovereign-engine/sovereign/engine"
 )
 
-// decodeStrict reads the whole body (at most limit bytes) and decodes it into v,
-// refusing unknown fields and trailing data. It returns the body as received, for
-// the audit record. On failure it answers the request and returns false.
+// decodeStrict reads the whole body (at most limit bytes) and decodes it into v
+// with the engine's strict decoder (engine.DecodeStrict). It returns the body
+// as received, for the audit record. On failure it answers the request and
+// returns false.
 func decodeStrict(c *gin.Context, limit int64, v any) ([]byte, bool) {
 	body, ok := readJSONBody(c, limit)
 	if !ok {
 		return nil, false
 	}
-	if rerr := DecodeJSON(body, v); rerr != nil {
-		abortWithError(c, rerr.Status, rerr.Code, rerr.Message, rerr.Details...)
+	if err := engine.DecodeStrict(body, v); err != nil {
+		var derr *engine.DecodeError
+		if !errors.As(err, &derr) {
+			derr = &engine.DecodeError{Code: engine.CodeMalformedJSON, Message: "cannot decode request: " + err.Error()}
+		}
+		status, code := decodeStatus(derr.Code)
+		abortWithError(c, status, code, derr.Message, decodeDetails(derr)...)
+		return nil, false
+	}
+	// The body is what the audit record keeps: the log's canonical encoding
+	// must accept it (valid UTF-8, no lone surrogate escapes), which
+	// encoding/json does not check.
+	if _, err := audit.Canonicalize(body); err != nil {
+		abortWithError(c, http.StatusBadRequest, CodeMalformedJSON, "request is not canonical-JSON-safe: "+err.Error())
 		return nil, false
 	}
 	return body, true
@@ -55,103 +66,33 @@ func readJSONBody(c *gin.Context, limit int64) ([]byte, bool) {
 	return body, true
 }
 
-// RequestError is a request refused before evaluation: its HTTP status, stable
-// code, message and field details.
-type RequestError struct {
-	Status  int
-	Code    string
-	Message string
-	Details []ErrorDetail
+// classifyDecodeError words a decoding error of any JSON document as the
+// engine's decoder does a request's.
+func classifyDecodeError(err error, dec *json.Decoder) (int, string, string, []ErrorDetail) {
+	derr := engine.ClassifyDecodeError(err, dec)
+	status, code := decodeStatus(derr.Code)
+	return status, code, derr.Message, decodeDetails(derr)
 }
 
-func (e *RequestError) Error() string { return e.Message }
+// decodeStatus is the HTTP status and error code of a body the engine's
+// decoder refused: a value of the wrong type is an invalid request (422),
+// anything else a bad one (400).
+func decodeStatus(code string) (int, string) {
+	switch code {
+	case engine.CodeInvalidRequest:
+		return http.StatusUnprocessableEntity, CodeInvalidRequest
+	case engine.CodeUnknownField:
+		return http.StatusBadRequest, CodeUnknownField
+	case engine.CodeTrailingData:
+		return http.StatusBadRequest, CodeTrailingData
+	default:
+		return http.StatusBadRequest, CodeMalformedJSON
+	}
+}
 
-// DecodeJSON decodes exactly one JSON value into v, refusing unknown fields and
-// trailing data, as the API does; the CLI uses it too so both refuse alike.
-func DecodeJSON(body []byte, v any) *RequestError {
-	status, code, msg, details := decodeJSON(body, v)
-	if status == 0 {
+func decodeDetails(derr *engine.DecodeError) []ErrorDetail {
+	if derr.Field == nil {
 		return nil
 	}
-	return &RequestError{Status: status, Code: code, Message: msg, Details: details}
-}
-
-// decodeJSON decodes one JSON value strictly and classifies any failure.
-func decodeJSON(body []byte, v any) (status int, code, message string, details []ErrorDetail) {
-	if len(bytes.TrimSpace(body)) == 0 {
-		return http.StatusBadRequest, CodeMalformedJSON, "request body is empty; a JSON object is required", nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return classifyDecodeError(err, dec)
-	}
-	// A second value, or any non-space byte, after the object is refused.
-	if tok, err := dec.Token(); err != io.EOF {
-		off := dec.InputOffset()
-		if err == nil {
-			return http.StatusBadRequest, CodeTrailingData, fmt.Sprintf("unexpected data after the JSON object at byte offset %d (%v)", off, tok), nil
-		}
-		return http.StatusBadRequest, CodeTrailingData, fmt.Sprintf("unexpected data after the JSON object at byte offset %d", off), nil
-	}
-	// What was decided must be what the audit record keeps: exact key names,
-	// no duplicates, and a body the log's canonical encoding accepts (valid
-	// UTF-8, no lone surrogate escapes).
-	var kerr *keyError
-	if err := checkExactKeys(body, reflect.TypeOf(v)); errors.As(err, &kerr) {
-		code := CodeUnknownField
-		if kerr.msg == "given twice" {
-			code = CodeMalformedJSON
-		}
-		return http.StatusBadRequest, code, fmt.Sprintf("field %q: %s", kerr.path, kerr.msg), []ErrorDetail{{Path: kerr.path, Message: kerr.msg}}
-	} else if err != nil {
-		return http.StatusBadRequest, CodeMalformedJSON, "malformed JSON: " + err.Error(), nil
-	}
-	if _, err := audit.Canonicalize(body); err != nil {
-		return http.StatusBadRequest, CodeMalformedJSON, "request is not canonical-JSON-safe: " + err.Error(), nil
-	}
-	return 0, "", "", nil
-}
-
-func classifyDecodeError(err error, dec *json.Decoder) (int, string, string, []ErrorDetail) {
-	var syntax *json.SyntaxError
-	var typeErr *json.UnmarshalTypeError
-	var refErr *engine.RefError
-	switch {
-	case errors.As(err, &refErr):
-		msg := "must be an id string or an object"
-		return http.StatusUnprocessableEntity, CodeInvalidRequest, "invalid request: " + refErr.Field + ": " + msg, []ErrorDetail{{Path: refErr.Field, Message: msg}}
-	case errors.As(err, &syntax):
-		return http.StatusBadRequest, CodeMalformedJSON, fmt.Sprintf("malformed JSON at byte offset %d: %v", syntax.Offset, syntax), nil
-	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
-		return http.StatusBadRequest, CodeMalformedJSON, fmt.Sprintf("malformed JSON: unexpected end of input at byte offset %d", dec.InputOffset()), nil
-	case errors.As(err, &typeErr):
-		path := typeErr.Field
-		if path == "" {
-			path = "$"
-		}
-		msg := fmt.Sprintf("must be %s, got JSON %s", jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
-		return http.StatusUnprocessableEntity, CodeInvalidRequest, "invalid request: " + path + ": " + msg, []ErrorDetail{{Path: path, Message: msg}}
-	}
-	msg := err.Error()
-	if name, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
-		name = strings.Trim(name, `"`)
-		return http.StatusBadRequest, CodeUnknownField, fmt.Sprintf("unknown field %q", name), []ErrorDetail{{Path: name, Message: "unknown field"}}
-	}
-	return http.StatusBadRequest, CodeMalformedJSON, "cannot decode request: " + strings.TrimPrefix(msg, "json: "), nil
-}
-
-func jsonKind(goKind string) string {
-	switch goKind {
-	case "string":
-		return "a string"
-	case "slice", "array":
-		return "an array"
-	case "struct", "map", "ptr":
-		return "an object"
-	case "bool":
-		return "a boolean"
-	default:
-		return "a number"
-	}
+	return []ErrorDetail{{Path: derr.Field.Path, Message: derr.Field.Message}}
 }

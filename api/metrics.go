@@ -1,6 +1,8 @@
 package api
 
 import (
+	"cmp"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -8,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/sovereign-engine/sovereign/bundles"
 	"github.com/sovereign-engine/sovereign/engine"
 )
 
@@ -18,6 +21,9 @@ type metrics struct {
 	requests  *prometheus.CounterVec
 	latency   *prometheus.HistogramVec
 	decisions *prometheus.CounterVec
+	// admissions counts reviews by webhook, mode and verdict: warn's and
+	// dryrun's would-deny apart from allowed.
+	admissions *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -36,10 +42,61 @@ func newMetrics() *metrics {
 			Name: "sovereign_decisions_total",
 			Help: "Decisions answered, by kind and outcome (allowed, denied).",
 		}, []string{"kind", "outcome"}),
+		admissions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sovereign_admission_reviews_total",
+			Help: "Admission reviews answered, by webhook (validate, mutate), mode (enforce, warn, dryrun) and verdict (allowed, patched, denied, would-deny, exempt, ...); would-deny is a review warn or dryrun let through although enforce would refuse it.",
+		}, []string{"webhook", "mode", "verdict"}),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.decisions,
+	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "sovereign_build_info",
+		Help:        "Always 1: the version of Sovereign and of Go this server was built with.",
+		ConstLabels: prometheus.Labels{"version": engine.Version, "goversion": runtime.Version()},
+	})
+	buildInfo.Set(1)
+	m.registry.MustRegister(m.requests, m.latency, m.decisions, m.admissions, buildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// admission counts an answered review.
+func (m *metrics) admission(webhook, mode, verdict string) {
+	m.admissions.WithLabelValues(webhook, cmp.Or(mode, "none"), verdict).Inc()
+}
+
+// watchBundles exports the bundle activations and refusals of status.
+func (m *metrics) watchBundles(status func() bundles.Status) {
+	m.registry.MustRegister(bundleCollector{
+		status: status,
+		activations: prometheus.NewDesc("sovereign_bundle_activations_total",
+			"Policy bundles activated since start (the first included).", nil, nil),
+		refusals: prometheus.NewDesc("sovereign_bundle_refusals_total",
+			"Policy bundles refused since start, by reason: fetch (the source failed), read (signature, limits, format), rollback (built before the active bundle), activate (compile, authorization policies, the bundle's own tests). The last good bundle stays active.", []string{"reason"}, nil),
+		activatedAt: prometheus.NewDesc("sovereign_bundle_activated_timestamp_seconds",
+			"When the active bundle was activated (Unix time).", nil, nil),
+	})
+}
+
+// bundleCollector reads the bundle manager's status at each scrape.
+type bundleCollector struct {
+	status                             func() bundles.Status
+	activations, refusals, activatedAt *prometheus.Desc
+}
+
+func (b bundleCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- b.activations
+	ch <- b.refusals
+	ch <- b.activatedAt
+}
+
+func (b bundleCollector) Collect(ch chan<- prometheus.Metric) {
+	st := b.status()
+	ch <- prometheus.MustNewConstMetric(b.activations, prometheus.CounterValue, float64(st.Activations))
+	for _, r := range []string{bundles.RefusedFetch, bundles.RefusedRead, bundles.RefusedRollback, bundles.RefusedActivate} {
+		ch <- prometheus.MustNewConstMetric(b.refusals, prometheus.CounterValue, float64(st.RefusalsByReason[r]), r)
+	}
+	if !st.ActivatedAt.IsZero() {
+		ch <- prometheus.MustNewConstMetric(b.activatedAt, prometheus.GaugeValue, float64(st.ActivatedAt.UnixNano())/1e9)
+	}
 }
 
 // middleware observes every request under its route template, never its raw path,

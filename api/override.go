@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	cedar "github.com/cedar-policy/cedar-go"
@@ -21,12 +23,9 @@ import (
 // DefaultMaxOverride bounds how long a break-glass override lasts.
 const DefaultMaxOverride = 7 * 24 * time.Hour
 
-// Override error codes.
-const (
-	CodeNotOverridable = "not_overridable" // 409: not a denied placement or transfer decision
-)
-
-// Bounds of an override's justification, in characters.
+// Bounds of an override's justification, in characters: at most
+// maxJustification in all, at least minJustification of them letters or
+// digits (see checkText).
 const (
 	minJustification = 20
 	maxJustification = 2048
@@ -89,52 +88,24 @@ func (s *Server) override(c *gin.Context) {
 	if !s.authorize(c, auth.ActionOverride, ctx, resources...) {
 		return
 	}
-	if rec.Kind != audit.KindPlacement && rec.Kind != audit.KindTransfer {
-		abortWithError(c, http.StatusConflict, CodeNotOverridable, fmt.Sprintf("record %s is a %s record: only placement and transfer decisions can be overridden", id, rec.Kind))
-		return
-	}
-	var result struct {
-		Allowed bool `json:"allowed"`
-	}
-	if err := json.Unmarshal(rec.Result, &result); err != nil {
+	reason, err := notOverridable(id, rec)
+	if err != nil {
 		abortWithError(c, http.StatusInternalServerError, CodeInternal, "the decision's record cannot be read: "+err.Error())
 		return
 	}
-	if result.Allowed {
-		abortWithError(c, http.StatusConflict, CodeNotOverridable, "decision "+id+" was allowed: there is nothing to override")
+	if reason != "" {
+		abortWithError(c, http.StatusConflict, CodeNotOverridable, reason)
 		return
 	}
-	p, inv := s.cfg.Engine.Policy(), s.cfg.Engine.Inventory()
-	res, err := json.Marshal(map[string]any{
-		"overrides":      id,
-		"original_index": orig.Index,
-		"original_kind":  string(rec.Kind),
-		"allowed":        true,
-		"expires":        expires.Format(time.RFC3339),
-		"resources":      resourceUIDs(resources),
-	})
+	tenants := withTenant(slices.Concat(overriddenTenants(s.cfg.Engine.Inventory(), rec), orig.Record.BelongsTo()), callerTenant(c))
+	r, err := s.overrideRecord(id, orig, now, expires, principal(c), tenants, body, resources)
 	if err != nil {
 		abortWithError(c, http.StatusInternalServerError, CodeInternal, "override failed")
 		return
 	}
-	r := &audit.Record{
-		Kind:              audit.KindOverride,
-		Time:              now,
-		Principal:         principal(c),
-		Request:           body,
-		Result:            res,
-		Bundle:            audit.BundleRef{Revision: p.Revision, Digest: p.Digest},
-		InventoryRevision: inv.Revision,
-		EngineVersion:     engine.Version,
-		Links:             []audit.Link{{Rel: "overrides", ID: id}},
-	}
-	lctx, cancel := context.WithTimeout(c.Request.Context(), s.cfg.LogTimeout)
-	defer cancel()
-	receipt, err := s.cfg.Audit.Append(lctx, r)
+	receipt, err := s.record(c.Request.Context(), r)
 	if err != nil {
-		s.cfg.Logger.Error("audit log refused an override; not answering it", "overrides", id, "err", err)
-		c.Header("Retry-After", "1")
-		abortWithError(c, http.StatusServiceUnavailable, CodeAuditUnavailable, "the override could not be recorded in the audit log, so it did not happen")
+		s.fail(c, "override", err)
 		return
 	}
 	s.cfg.Logger.Warn("break-glass override recorded", "override_id", r.ID, "overrides", id, "principal", r.Principal, "expires", expires)
@@ -144,15 +115,66 @@ func (s *Server) override(c *gin.Context) {
 	})
 }
 
+// notOverridable says why the decision recorded in rec cannot be overridden,
+// or "" when it can: only a denied placement or transfer decision can.
+func notOverridable(id string, rec *audit.Record) (string, error) {
+	if rec.Kind != audit.KindPlacement && rec.Kind != audit.KindTransfer {
+		return fmt.Sprintf("record %s is a %s record: only placement and transfer decisions can be overridden", id, rec.Kind), nil
+	}
+	var result struct {
+		Allowed bool `json:"allowed"`
+	}
+	if err := json.Unmarshal(rec.Result, &result); err != nil {
+		return "", err
+	}
+	if result.Allowed {
+		return "decision " + id + " was allowed: there is nothing to override", nil
+	}
+	return "", nil
+}
+
+// overrideRecord is the signed statement of an override, linked to the
+// decision id (as the caller named it) whose record is orig: who, why (the
+// request as sent), until when, and on which dataset and workload.
+func (s *Server) overrideRecord(id string, orig *audit.EntryProof, now, expires time.Time, principal string, tenants []string, body []byte, resources []auth.Resource) (*audit.Record, error) {
+	res, err := json.Marshal(map[string]any{
+		"overrides":      id,
+		"original_index": orig.Index,
+		"original_kind":  string(orig.Record.Kind),
+		"allowed":        true,
+		"expires":        expires.Format(time.RFC3339),
+		"resources":      resourceUIDs(resources),
+	})
+	if err != nil {
+		return nil, err
+	}
+	p, inv := s.cfg.Engine.Policy(), s.cfg.Engine.Inventory()
+	return &audit.Record{
+		Kind:              audit.KindOverride,
+		Time:              now,
+		Principal:         principal,
+		Tenants:           tenants,
+		Request:           body,
+		Result:            res,
+		Bundle:            audit.BundleRef{Revision: p.Revision, Digest: p.Digest},
+		InventoryRevision: inv.Revision,
+		EngineVersion:     engine.Version,
+		Links:             []audit.Link{{Rel: "overrides", ID: id}},
+	}, nil
+}
+
 // check validates the request; every problem is listed with its field.
 func (r *OverrideRequest) check(now time.Time, maxDuration time.Duration) (time.Time, []ErrorDetail) {
 	var details []ErrorDetail
-	n := utf8.RuneCountInString(strings.TrimSpace(r.Justification))
-	switch {
-	case n < minJustification:
-		details = append(details, ErrorDetail{Path: "justification", Message: fmt.Sprintf("is required: at least %d characters saying why", minJustification)})
+	just := strings.TrimSpace(r.Justification)
+	n := utf8.RuneCountInString(just)
+	switch meaningful, bad := checkText(just); {
+	case bad != "":
+		details = append(details, ErrorDetail{Path: "justification", Message: "must be printable text: " + bad})
 	case n > maxJustification:
 		details = append(details, ErrorDetail{Path: "justification", Message: fmt.Sprintf("must be at most %d characters", maxJustification)})
+	case meaningful < minJustification:
+		details = append(details, ErrorDetail{Path: "justification", Message: fmt.Sprintf("is required: at least %d letters or digits saying why", minJustification)})
 	}
 	var expires time.Time
 	if r.Expires == "" {
@@ -170,8 +192,30 @@ func (r *OverrideRequest) check(now time.Time, maxDuration time.Duration) (time.
 	}
 	if len(r.Ticket) > 256 {
 		details = append(details, ErrorDetail{Path: "ticket", Message: "must be at most 256 characters"})
+	} else if _, bad := checkText(r.Ticket); bad != "" {
+		details = append(details, ErrorDetail{Path: "ticket", Message: "must be printable text: " + bad})
 	}
 	return expires, details
+}
+
+// checkText counts the letters and digits of s and names the first character
+// that is not printable text, "" when all are. A justification is signed into
+// the log and read by people in reports: 25 NUL characters were accepted as
+// one (issue #19 item 7), and control or format characters (bidi overrides,
+// zero-width spaces, escapes) could make the text read otherwise than it is.
+// Allowed: letters, marks, digits, punctuation, symbols, spaces, line breaks
+// and tabs; not U+FFFD, which stands for bytes that were not UTF-8.
+func checkText(s string) (meaningful int, bad string) {
+	for i, r := range s {
+		switch {
+		case r == '\n' || r == '\t':
+		case r == utf8.RuneError || !unicode.IsGraphic(r):
+			return meaningful, fmt.Sprintf("character %U at byte %d is a control, format or invalid character", r, i)
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			meaningful++
+		}
+	}
+	return meaningful, ""
 }
 
 // maxOverrideScan bounds how many records findDecision reads past the
@@ -230,15 +274,30 @@ func (s *Server) findDecision(ctx context.Context, id uuid.UUID) (*audit.EntryPr
 	return nil, fmt.Errorf("%w: no decision %s in the audit log", audit.ErrNotFound, want)
 }
 
+// overriddenRequest is the dataset and workload of a decision's request, as
+// its record shows them.
+type overriddenRequest struct {
+	Dataset  *engine.DatasetRef  `json:"dataset"`
+	Workload *engine.WorkloadRef `json:"workload"`
+}
+
+// overriddenTenants own the dataset and workload the original decision was
+// about, in the inventory in force: an override belongs to them, to the
+// decision's own tenants and to the caller's.
+func overriddenTenants(inv *engine.Inventory, rec *audit.Record) []string {
+	var req overriddenRequest
+	if err := json.Unmarshal(rec.Request, &req); err != nil {
+		return nil
+	}
+	return engine.OwningTenants(inv, req.Dataset, req.Workload)
+}
+
 // overriddenResources are the dataset and workload the original decision was
 // about, read from its record. A request the record does not show (redacted)
 // is authorized as an unknown dataset, which only a service-wide principal
 // may override.
 func overriddenResources(inv *engine.Inventory, rec *audit.Record) []auth.Resource {
-	var req struct {
-		Dataset  *engine.DatasetRef  `json:"dataset"`
-		Workload *engine.WorkloadRef `json:"workload"`
-	}
+	var req overriddenRequest
 	if err := json.Unmarshal(rec.Request, &req); err != nil {
 		return []auth.Resource{auth.Ref(auth.TypeDataset, "")}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/sovereign-engine/sovereign/audit"
+	"github.com/sovereign-engine/sovereign/audit/report"
 )
 
 // reportRoutes serves auditor reports of the log this server writes, with the
@@ -20,18 +21,22 @@ import (
 // partial report.
 func (s *Server) reportRoutes(v1 *gin.RouterGroup) {
 	l := s.cfg.Audit
-	v1.GET("/audit/report", func(c *gin.Context) {
+	v1.GET("/audit/report", s.reports.limit, func(c *gin.Context) {
 		q, format, full, ok := reportQuery(c)
 		if !ok {
 			return
 		}
-		src := l.Source() // the backend's, so any replica of a shared log answers
-		keys, err := audit.ParsePublicKeys(l.PublicKeysPEM())
-		if err != nil {
-			auditError(c, err)
-			return
+		// A tenant-scoped caller was authorized on its own tenant's report
+		// (never the whole log's): it holds only that tenant's records.
+		if t := callerTenant(c); t != "" {
+			if q.Tenant != t {
+				abortWithError(c, http.StatusForbidden, CodeForbidden, "a tenant-scoped principal reports on its own tenant only: give tenant="+t)
+				return
+			}
+			q.Confined = true
 		}
-		v, err := audit.NoteVerifier(l.VerifierKey())
+		// The backend's source, so any replica of a shared log answers.
+		trusted, err := audit.NewTrustedLog(l.Origin(), l.Source(), l.PublicKeysPEM(), l.VerifierKey())
 		if err != nil {
 			auditError(c, err)
 			return
@@ -43,10 +48,7 @@ func (s *Server) reportRoutes(v1 *gin.RouterGroup) {
 		}
 		defer os.Remove(tmp.Name())
 		defer tmp.Close()
-		sum, err := audit.WriteReport(c.Request.Context(), audit.ReportOptions{
-			Source: src, Keys: keys, LogVerifier: v, PublicKeysPEM: l.PublicKeysPEM(), LogVerifierKey: l.VerifierKey(),
-			Query: q, FullVerify: full,
-		}, format, tmp)
+		sum, err := report.Write(c.Request.Context(), report.Options{Log: trusted, Query: q, FullVerify: full}, format, tmp)
 		if err != nil {
 			var ve *audit.VerifyError
 			if errors.As(err, &ve) {
@@ -72,11 +74,8 @@ func (s *Server) reportRoutes(v1 *gin.RouterGroup) {
 	})
 }
 
-// CodeAuditUnverified: the log does not verify, so no report is given (409).
-const CodeAuditUnverified = "audit_unverified"
-
-func reportQuery(c *gin.Context) (audit.ReportQuery, audit.ReportFormat, bool, bool) {
-	var q audit.ReportQuery
+func reportQuery(c *gin.Context) (report.Query, report.Format, bool, bool) {
+	var q report.Query
 	var details []ErrorDetail
 	parseTime := func(name string) time.Time {
 		v := c.Query(name)
@@ -101,7 +100,7 @@ func reportQuery(c *gin.Context) (audit.ReportQuery, audit.ReportFormat, bool, b
 		details = append(details, ErrorDetail{Path: "to", Message: "must be after from"})
 	}
 	fs := c.DefaultQuery("format", "json")
-	format, err := audit.ParseReportFormat(fs)
+	format, err := report.ParseFormat(fs)
 	if err != nil {
 		details = append(details, ErrorDetail{Path: "format", Message: err.Error()})
 	}

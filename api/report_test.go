@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sovereign-engine/sovereign/audit"
+	"github.com/sovereign-engine/sovereign/audit/report"
 )
 
 func TestAuditReport(t *testing.T) {
@@ -34,13 +34,13 @@ func TestAuditReport(t *testing.T) {
 		t.Fatalf("report: %d %s", status, body)
 	}
 	var doc struct {
-		Records []audit.ReportRow   `json:"records"`
-		Summary audit.ReportSummary `json:"summary"`
+		Records []report.Row   `json:"records"`
+		Summary report.Summary `json:"summary"`
 	}
 	if err := json.Unmarshal(body, &doc); err != nil {
 		t.Fatal(err)
 	}
-	if len(doc.Records) != 3 || doc.Summary.Totals.ByOutcome[audit.OutcomeDenied] != 2 || doc.Summary.Checkpoint.Size < 3 {
+	if len(doc.Records) != 3 || doc.Summary.Totals.ByOutcome[report.OutcomeDenied] != 2 || doc.Summary.Checkpoint.Size < 3 {
 		t.Errorf("report: %d records, totals %+v, checkpoint %+v", len(doc.Records), doc.Summary.Totals, doc.Summary.Checkpoint)
 	}
 	for format, prefix := range map[string]string{"csv": "index,id,time", "html": "<!DOCTYPE html>", "pdf": "%PDF-", "evidence": "\x1f\x8b"} {
@@ -49,7 +49,7 @@ func TestAuditReport(t *testing.T) {
 			t.Errorf("%s: %d %q", format, status, body[:min(len(body), 40)])
 		}
 		if format == "evidence" {
-			if _, err := audit.VerifyEvidence(context.Background(), bytes.NewReader(body), nil, nil); err != nil {
+			if _, err := report.VerifyEvidence(context.Background(), bytes.NewReader(body), nil, nil); err != nil {
 				t.Errorf("evidence from the API: %v", err)
 			}
 		}

@@ -11,12 +11,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/sovereign-engine/sovereign/admission"
 	"github.com/sovereign-engine/sovereign/api/auth"
 	"github.com/sovereign-engine/sovereign/audit"
 	"github.com/sovereign-engine/sovereign/bundles"
@@ -29,30 +32,14 @@ var openAPIDocument []byte
 // DefaultMaxBodyBytes caps a request body (413 past it).
 const DefaultMaxBodyBytes = 1 << 20
 
-// DecisionLog records a decision durably and returns where it sits in the log. A
-// decision is answered only after this returns without error (fail closed).
-type DecisionLog interface {
-	LogDecision(ctx context.Context, entry DecisionEntry) (engine.AuditReceipt, error)
-}
-
-// DecisionEntry is what the log keeps of one decision.
-type DecisionEntry struct {
-	Kind      string
-	Principal string
-	Request   []byte // the request body as received
-	Decision  *engine.Decision
-}
-
 // Config is checked once by New.
 type Config struct {
 	Engine *engine.Engine
-	// Audit is the signed log: decisions are recorded in it and its read API
-	// is served.
-	Audit *audit.Log
-	// Log records decisions; default AuditDecisionLog{Audit}.
-	Log          DecisionLog
+	// Audit is the signed log: every decision, admission, override and
+	// refused access is recorded in it, and its read API is served.
+	Audit        *audit.Log
 	MaxBodyBytes int64         // default DefaultMaxBodyBytes
-	LogTimeout   time.Duration // how long a decision may wait for the log; default 5s
+	LogTimeout   time.Duration // how long a record may wait for the log; default 5s
 	Logger       *slog.Logger
 	// Ready reports why the server cannot serve decisions, or nil when it can;
 	// default Audit.Ready.
@@ -62,7 +49,7 @@ type Config struct {
 	// Admission configures the Kubernetes admission webhook; checked against
 	// the engine's inventory by New. Without a ClusterSite the admission
 	// endpoints answer 503.
-	Admission AdmissionConfig
+	Admission admission.Config
 	// BundleStatus reports the active bundle and the last attempt to update it
 	// (GET /v1/bundles/status); nil reports only the engine's active bundle.
 	BundleStatus func() bundles.Status
@@ -84,14 +71,25 @@ type Config struct {
 	// MaxOverride bounds how long a break-glass override may last; default
 	// DefaultMaxOverride.
 	MaxOverride time.Duration
+	// MaxConcurrentReports bounds the audit reports built at once (429 with
+	// Retry-After beyond it); default DefaultMaxConcurrentReports.
+	MaxConcurrentReports int
+	// MaxLargeRequests bounds the requests with a body over 64 KiB read and
+	// decided at once (see largeBodies); default DefaultMaxLargeRequests.
+	MaxLargeRequests int
+	// Collectors are more metrics served at /metrics (the inventory
+	// reloads counted by serve).
+	Collectors []prometheus.Collector
 }
 
 // logFailureTTL is how long /readyz reports the log's last storage failure.
 const logFailureTTL = 30 * time.Second
 
+// logFailure is the log failing to take a record (Server.record).
 type logFailure struct {
-	err error
-	at  time.Time
+	kind audit.Kind
+	err  error
+	at   time.Time
 }
 
 // Server is the HTTP face of Sovereign.
@@ -99,16 +97,24 @@ type Server struct {
 	cfg     Config
 	router  *gin.Engine
 	metrics *metrics
-	// logFailure is the last storage failure of the decision log, cleared by
-	// the next success and forgotten after logFailureTTL (an unready replica
-	// gets no traffic that could clear it): /readyz reports it, so an operator
-	// sees why decisions get 503 even when the log's own probe passes.
+	// logFailure is the last storage failure of the audit log, cleared by the
+	// next record it takes and forgotten after logFailureTTL (an unready
+	// replica gets no traffic that could clear it): /readyz reports it, so an
+	// operator sees why requests get 503 even when the log's own probe passes.
 	logFailure atomic.Pointer[logFailure]
-	// admission is the webhook's configuration in force (SetAdmissionConfig
-	// swaps it whole; each review reads it once).
-	admission atomic.Pointer[AdmissionConfig]
+	// admission decides AdmissionReviews under the webhook's configuration
+	// in force (SetAdmissionConfig swaps it whole).
+	admission *admission.Reviewer
 	// access is authentication and authorization; nil without credentials.
 	access *accessControl
+	// stopping is closed when Serve begins its shutdown, so handlers that
+	// hold a request open (a bundle long poll) let go at once.
+	stopping chan struct{}
+	stopOnce sync.Once
+	// reports bounds the reports built at once (reportlimit.go).
+	reports *reportSlots
+	// bodies admits large request bodies a few at a time (bodylimit.go).
+	bodies *largeBodies
 }
 
 // New validates the configuration and builds the routes.
@@ -118,9 +124,6 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Audit == nil {
 		return nil, errors.New("api: an audit log is required: decisions are never answered unlogged")
-	}
-	if cfg.Log == nil {
-		cfg.Log = AuditDecisionLog{Log: cfg.Audit}
 	}
 	if cfg.Ready == nil {
 		cfg.Ready = cfg.Audit.Ready
@@ -144,8 +147,30 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxOverride <= 0 {
 		cfg.MaxOverride = DefaultMaxOverride
 	}
-	s := &Server{cfg: cfg, router: r, metrics: newMetrics()}
+	if cfg.MaxConcurrentReports <= 0 {
+		cfg.MaxConcurrentReports = DefaultMaxConcurrentReports
+	}
+	if cfg.MaxLargeRequests <= 0 {
+		cfg.MaxLargeRequests = DefaultMaxLargeRequests
+	}
+	s := &Server{cfg: cfg, router: r, metrics: newMetrics(), stopping: make(chan struct{}), reports: newReportSlots(cfg.MaxConcurrentReports), bodies: newLargeBodies(cfg.MaxLargeRequests)}
 	s.metrics.watchDecisionCache(cfg.Engine)
+	if err := s.metrics.registry.Register(cfg.Audit.Collector()); err != nil {
+		return nil, fmt.Errorf("api: audit log metrics: %w", err)
+	}
+	bundleStatus := cfg.BundleStatus
+	if bundleStatus == nil {
+		bundleStatus = func() bundles.Status {
+			p := cfg.Engine.Policy()
+			return bundles.Status{Source: "engine", ActiveRevision: p.Revision, ActiveDigest: p.Digest}
+		}
+	}
+	s.metrics.watchBundles(bundleStatus)
+	for _, c := range cfg.Collectors {
+		if err := s.metrics.registry.Register(c); err != nil {
+			return nil, fmt.Errorf("api: metrics: %w", err)
+		}
+	}
 	if cfg.Auth != nil {
 		authz, err := auth.NewAuthorizer(cfg.Engine, cfg.DefaultAuthz)
 		if err != nil {
@@ -153,7 +178,7 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.access = newAccessControl(s.metrics.registry, cfg.Auth, authz)
 	}
-	r.Use(s.recoverPanic, s.metrics.middleware, s.authenticate)
+	r.Use(s.recoverPanic, s.metrics.middleware, s.authenticate, s.bodies.limit, tileErrorsAsJSON)
 	r.NoRoute(notFound)
 	r.NoMethod(methodNotAllowed)
 
@@ -167,8 +192,11 @@ func New(cfg Config) (*Server, error) {
 	v1.POST("/decisions/:id/override", s.override)
 	s.auditRoutes(v1)
 	s.bundleRoutes(v1)
-	s.bundleFileRoutes(v1)
+	if err := s.bundleFileRoutes(v1); err != nil {
+		return nil, err
+	}
 	s.reportRoutes(v1)
+	s.driftRoutes(v1)
 	s.witnessRoutes(v1)
 	if err := s.admissionRoutes(v1); err != nil {
 		return nil, err
@@ -193,7 +221,7 @@ func (s *Server) readyz(c *gin.Context) {
 		}
 	}
 	if f := s.logFailure.Load(); f != nil && time.Since(f.at) < logFailureTTL {
-		abortWithError(c, http.StatusServiceUnavailable, CodeNotReady, fmt.Sprintf("the audit log failed to record a decision %s ago: %v", time.Since(f.at).Round(time.Second), f.err))
+		abortWithError(c, http.StatusServiceUnavailable, CodeNotReady, fmt.Sprintf("the audit log failed to record %s %s ago: %v", withArticle(recordedAs(f.kind)), time.Since(f.at).Round(time.Second), f.err))
 		return
 	}
 	p := s.cfg.Engine.Policy()
@@ -234,6 +262,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, drain time.Duration
 		return err
 	case <-ctx.Done():
 	}
+	s.stopOnce.Do(func() { close(s.stopping) })
 	sctx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/sovereign-engine/sovereign/api"
@@ -97,8 +98,19 @@ func (ts *testServer) get(t *testing.T, path string) (int, []byte) {
 	return resp.StatusCode, b
 }
 
+// decodeError reads an error answer: the JSON envelope, or the Status the
+// admission endpoints answer (checked by decodeStatus), as the envelope it
+// carries.
 func decodeError(t *testing.T, b []byte) api.ErrorInfo {
 	t.Helper()
+	if bytes.Contains(b, []byte(`"kind":"Status"`)) {
+		st := decodeStatus(t, b)
+		e := api.ErrorInfo{Code: string(st.Details.Causes[0].Type), Message: strings.TrimPrefix(st.Message, "sovereign: ")}
+		for _, c := range st.Details.Causes[1:] {
+			e.Details = append(e.Details, api.ErrorDetail{Path: c.Field, Message: c.Message})
+		}
+		return e
+	}
 	var e api.ErrorBody
 	if err := json.Unmarshal(b, &e); err != nil {
 		t.Fatalf("error body is not the JSON envelope: %v: %s", err, b)
@@ -595,10 +607,10 @@ func TestUnwritableLogStorage(t *testing.T) {
 	}
 }
 
-// A placement over many sites fits one audit record in compact form (no message
-// texts, the full answer's digest); past that it is refused with a 422, never
-// answered unlogged nor failed as a server error.
-func TestLargePlacementsAreRecordedCompact(t *testing.T) {
+// A placement over many sites is recorded whole, messages and all: its request
+// and result go to a body beside the log, named by digest in the signed
+// record, and the log verifies with them.
+func TestLargePlacementsAreRecordedWhole(t *testing.T) {
 	ctx := context.Background()
 	base, err := engine.LoadInventory(demoInventory)
 	if err != nil {
@@ -636,41 +648,86 @@ func TestLargePlacementsAreRecordedCompact(t *testing.T) {
 	for i := 0; i < 200; i++ {
 		cands = append(cands, fmt.Sprintf("%q", fmt.Sprintf("us-extra-%d", i)))
 	}
-	status, body := ts.post(t, "/v1/decisions/placement", "application/json",
-		[]byte(`{"dataset": "customer-pii-eu", "operation": "store", "candidates": [`+strings.Join(cands, ",")+`]}`))
-	if status != 200 {
-		t.Fatalf("200 sites: %d %.300s", status, body)
+	for _, req := range []string{
+		`{"dataset": "customer-pii-eu", "operation": "store", "candidates": [` + strings.Join(cands, ",") + `]}`,
+		`{"dataset": "customer-pii-eu", "operation": "store"}`, // every site
+	} {
+		status, body := ts.post(t, "/v1/decisions/placement", "application/json", []byte(req))
+		if status != 200 {
+			t.Fatalf("%.80s: %d %.300s", req, status, body)
+		}
+		var d engine.Decision
+		if err := json.Unmarshal(body, &d); err != nil {
+			t.Fatal(err)
+		}
+		last := d.Sites[len(d.Sites)-1] // refused sites rank last
+		if len(last.Violations) == 0 || last.Violations[0].Message == "" {
+			t.Fatal("the answer itself must keep its messages")
+		}
+		e, err := ts.audit.Entry(ctx, d.Audit.Index)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Record.Body == nil || e.Record.Version != audit.RecordVersionBody || len(e.Entry) > audit.MaxEntrySize {
+			t.Fatalf("record of %d sites: body %+v, version %d, entry %d bytes", len(d.Sites), e.Record.Body, e.Record.Version, len(e.Entry))
+		}
+		// The record holds the answer as given, messages and all, less its
+		// receipt and with its regimes abridged (TestDecisionRecordCarriesRegimes).
+		var recorded engine.Decision
+		if err := json.Unmarshal(e.Record.Result, &recorded); err != nil {
+			t.Fatal(err)
+		}
+		if len(recorded.Regimes) != len(d.Regimes) {
+			t.Fatalf("recorded %d regimes, answered %d", len(recorded.Regimes), len(d.Regimes))
+		}
+		d.Audit, d.Regimes, recorded.Regimes = nil, nil, nil
+		want, _ := json.Marshal(&d)
+		got, _ := json.Marshal(&recorded)
+		if !jsonEqual(t, want, got) {
+			t.Fatalf("recorded result differs from the answer (%d sites)", len(d.Sites))
+		}
+		if rd, _ := audit.RequestDigest([]byte(req)); rd != e.Record.RequestSHA256 {
+			t.Fatalf("request_sha256 %s, want %s", e.Record.RequestSHA256, rd)
+		}
+		// The body is served beside the tiles, for auditors reading the log
+		// over HTTP.
+		status, raw := ts.get(t, "/v1/audit/log/bodies/"+e.Record.Body.SHA256)
+		if status != 200 || audit.CheckBody(e.Record.Body, raw) != nil {
+			t.Fatalf("GET the body: %d, %d bytes", status, len(raw))
+		}
 	}
-	var d engine.Decision
-	if err := json.Unmarshal(body, &d); err != nil {
-		t.Fatal(err)
+	if status, _ := ts.get(t, "/v1/audit/log/bodies/"+strings.Repeat("0", 64)); status != http.StatusNotFound {
+		t.Fatalf("GET an unknown body: %d", status)
 	}
-	if d.Sites[0].Violations[0].Message == "" {
-		t.Fatal("the answer itself must keep its messages")
-	}
-	e, err := ts.audit.Entry(ctx, d.Audit.Index)
+}
+
+func jsonEqual(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	ca, err := audit.Canonicalize(a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rec struct {
-		MessagesOmitted bool   `json:"messages_omitted"`
-		ResultSHA256    string `json:"result_sha256"`
-		Sites           []engine.SiteDecision
-	}
-	if err := json.Unmarshal(e.Record.Result, &rec); err != nil {
+	cb, err := audit.Canonicalize(b)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if !rec.MessagesOmitted || len(rec.ResultSHA256) != 64 || len(rec.Sites) != 200 || rec.Sites[0].Violations[0].Rule == "" {
-		t.Fatalf("compact record: omitted=%v sha=%q sites=%d", rec.MessagesOmitted, rec.ResultSHA256, len(rec.Sites))
-	}
+	return bytes.Equal(ca, cb)
+}
 
-	// Every site of the big inventory: too large even compact.
-	before := logSize(t, ts)
-	status, body = ts.post(t, "/v1/decisions/placement", "application/json", []byte(`{"dataset": "customer-pii-eu", "operation": "store"}`))
-	if status != http.StatusUnprocessableEntity || decodeError(t, body).Details[0].Path != "candidates" {
-		t.Fatalf("all %d sites: %d %.300s", len(sites), status, body)
+// decodeStatus reads an error of the admission endpoints: a v1 Status the
+// API server's webhook client decodes, with status Failure, a message that
+// names Sovereign, a reason and the stable code as the first cause.
+func decodeStatus(t *testing.T, b []byte) *metav1.Status {
+	t.Helper()
+	var st metav1.Status
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&st); err != nil {
+		t.Fatalf("error body is not a Status: %v: %s", err, b)
 	}
-	if logSize(t, ts) != before {
-		t.Fatal("a refused decision was logged")
+	if st.APIVersion != "v1" || st.Kind != "Status" || st.Status != metav1.StatusFailure || st.Code < 400 || st.Reason == "" ||
+		!strings.HasPrefix(st.Message, "sovereign: ") || st.Details == nil || len(st.Details.Causes) == 0 || st.Details.Causes[0].Type == "" {
+		t.Fatalf("want a v1 Status of kind Status, status Failure, a code, a reason, a message and the stable code as first cause: %s", b)
 	}
+	return &st
 }

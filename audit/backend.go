@@ -15,7 +15,8 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/transparency-dev/tessera"
 	tmysql "github.com/transparency-dev/tessera/storage/mysql"
-	"github.com/transparency-dev/tessera/storage/posix"
+
+	"github.com/sovereign-engine/sovereign/audit/internal/tesseraposix"
 )
 
 // Log backends: where the tiles, entries and checkpoint live.
@@ -45,7 +46,11 @@ type backend struct {
 	driver tessera.Driver
 	// probe reports why the storage cannot take records now (Ready).
 	probe func(ctx context.Context) error
-	close func() error
+	// sequenceCheck checks what the driver needs to sequence a batch (the
+	// POSIX driver: see checkTreeStateLock), so that Ready reports a broken
+	// tree before a decision meets it; nil for the others.
+	sequenceCheck func() error
+	close         func() error
 	// where names the storage for errors and logs, without secrets.
 	where string
 }
@@ -60,7 +65,16 @@ func openBackend(ctx context.Context, o Options) (*backend, error) {
 		if err := probeWritable(logDir); err != nil {
 			return nil, fmt.Errorf("%w: %s is not writable: %w", ErrUnavailable, logDir, err)
 		}
-		driver, err := posix.New(ctx, posix.Config{Path: logDir})
+		// An existing log whose tree state cannot be locked: refuse it here,
+		// with the reason.
+		if _, err := os.Stat(filepath.Join(logDir, tesseraStateDir)); err == nil {
+			if err := checkTreeStateLock(logDir); err != nil {
+				return nil, err
+			}
+		}
+		// Tessera's POSIX driver, less its panics on storage faults (see
+		// package tesseraposix).
+		driver, err := tesseraposix.New(ctx, tesseraposix.Config{Path: logDir})
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
@@ -70,7 +84,8 @@ func openBackend(ctx context.Context, o Options) (*backend, error) {
 			}
 			return nil
 		}
-		return &backend{driver: driver, probe: probe, close: func() error { return nil }, where: logDir}, nil
+		check := func() error { return checkTreeStateLock(logDir) }
+		return &backend{driver: driver, probe: probe, sequenceCheck: check, close: func() error { return nil }, where: logDir}, nil
 	case BackendMySQL:
 		cfg, err := mysql.ParseDSN(o.DSN)
 		if err != nil {
@@ -109,6 +124,30 @@ func openBackend(ctx context.Context, o Options) (*backend, error) {
 	default:
 		return nil, fmt.Errorf("audit: unknown backend %q (want %s or %s)", o.Backend, BackendPOSIX, BackendMySQL)
 	}
+}
+
+// The POSIX driver keeps its private state in log/.state; before it
+// sequences a batch it opens (O_CREATE|O_RDWR) and locks
+// .state/treeState.lock. Upstream Tessera panicked when that failed; the
+// driver Sovereign carries (package tesseraposix) returns the error.
+const (
+	tesseraStateDir  = ".state"
+	tesseraStateLock = "treeState.lock"
+)
+
+// checkTreeStateLock does what the POSIX driver does before sequencing:
+// opens the tree state's lock file for writing, creating it if needed. Ready
+// uses it to find a broken tree on a log nobody is writing to, and Open to
+// refuse one with the reason. It does not take the lock, and must not run
+// while a batch is being sequenced: closing a descriptor drops every fcntl
+// lock this process holds on the file, the driver's included.
+func checkTreeStateLock(logDir string) error {
+	p := filepath.Join(logDir, tesseraStateDir, tesseraStateLock)
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return fmt.Errorf("%w: the log's tree state cannot be opened for writing: %w", ErrUnavailable, err)
+	}
+	return f.Close()
 }
 
 func applyMySQLSchema(ctx context.Context, db *sql.DB) error {

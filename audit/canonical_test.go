@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -340,5 +342,63 @@ func BenchmarkCanonicalize(b *testing.B) {
 		if _, err := Canonicalize(doc); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestRecordTenants: a record's tenants are signed inside it, sorted and
+// without duplicates, after "result"; none is no member (records without
+// them encode as before, so the golden record above is unchanged); an empty
+// name is refused; a record without them belongs to its principal's tenant.
+func TestRecordTenants(t *testing.T) {
+	r := testRecord(1)
+	r.Tenants = []string{"klinikum", "acme", "klinikum"}
+	if err := r.prepare(time.Now(), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	b, err := r.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := Canonicalize(b); err != nil || !bytes.Equal(again, b) {
+		t.Fatalf("not canonical:\n%s\n%s", b, again)
+	}
+	if !bytes.Contains(b, []byte(`,"tenants":["acme","klinikum"],"time":`)) {
+		t.Errorf("tenants not sorted, deduplicated, in place: %s", b)
+	}
+	var back Record
+	if err := json.Unmarshal(b, &back); err != nil || !slices.Equal(back.Tenants, []string{"acme", "klinikum"}) {
+		t.Errorf("decoded tenants %q (%v)", back.Tenants, err)
+	}
+
+	none := testRecord(2)
+	if err := none.prepare(time.Now(), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := none.MarshalJSON(); bytes.Contains(b, []byte("tenants")) {
+		t.Errorf("a record of no tenant names tenants: %s", b)
+	}
+
+	bad := testRecord(3)
+	bad.Tenants = []string{"acme", ""}
+	if err := bad.prepare(time.Now(), nil, nil); !errors.Is(err, ErrInvalidRecord) || !strings.Contains(err.Error(), "tenants") {
+		t.Errorf("an empty tenant name: %v", err)
+	}
+
+	for _, tt := range []struct {
+		tenants   []string
+		principal string
+		want      []string
+	}{
+		{[]string{"acme"}, `Sovereign::Principal::"root"`, []string{"acme"}},
+		{nil, `Sovereign::Principal::"ci" in Sovereign::Tenant::"acme"`, []string{"acme"}},
+		{nil, `Sovereign::Principal::"root"`, nil},
+		{nil, "system", nil},
+	} {
+		if got := RecordTenants(tt.tenants, tt.principal); !slices.Equal(got, tt.want) {
+			t.Errorf("RecordTenants(%q, %q) = %q, want %q", tt.tenants, tt.principal, got, tt.want)
+		}
+	}
+	if !OnlyTenant([]string{"acme"}, "acme") || OnlyTenant([]string{"acme", "klinikum"}, "acme") || OnlyTenant(nil, "") || OnlyTenant([]string{""}, "") {
+		t.Error("OnlyTenant")
 	}
 }

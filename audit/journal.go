@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/transparency-dev/tessera"
 	"golang.org/x/sys/unix"
 )
@@ -60,11 +61,19 @@ type journal struct {
 	lock   *os.File
 	f      *os.File // the open segment
 	logger *slog.Logger
+	// fsyncSeconds observes each fdatasync of a batch (nil: not observed).
+	fsyncSeconds prometheus.Observer
 	// sealed are the full segments not yet deleted, oldest first.
 	segMu  sync.Mutex
 	sealed []segment
 
 	add tessera.AddFn
+	// checkTree, when set, checks what the driver needs to sequence a batch
+	// (see checkTreeStateLock), for Ready on an idle log; handMu is held
+	// while entries are handed over, so that check never runs beside a
+	// batch being sequenced.
+	checkTree func() error
+	handMu    sync.Mutex
 	// max bounds a journal batch (one write and fdatasync); chunk is the
 	// Tessera batch size the integrator adds at a time.
 	max   int
@@ -176,7 +185,7 @@ var crc32c = crc32.MakeTable(crc32.Castagnoli)
 // openJournal opens and locks the journal directory (created 0700), replays
 // the entries the tree does not hold yet through add, and starts the writer
 // and the integrator. treeSize is the Tessera log's integrated size.
-func openJournal(ctx context.Context, dir string, tree Source, treeSize uint64, add tessera.AddFn, max, chunk int, maxOutstanding uint64, logger *slog.Logger) (*journal, error) {
+func openJournal(ctx context.Context, dir string, tree Source, treeSize uint64, add tessera.AddFn, checkTree func() error, max, chunk int, maxOutstanding uint64, fsync prometheus.Observer, logger *slog.Logger) (*journal, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("%w: journal: %w", ErrUnavailable, err)
 	}
@@ -192,7 +201,7 @@ func openJournal(ctx context.Context, dir string, tree Source, treeSize uint64, 
 		return nil, fmt.Errorf("%w: journal %s is locked by another process (one server per data directory): %w", ErrUnavailable, dir, err)
 	}
 	j := &journal{
-		dir: dir, lock: lock, logger: logger, add: add, max: max, chunk: chunk, maxOutstanding: maxOutstanding,
+		dir: dir, lock: lock, logger: logger, fsyncSeconds: fsync, add: add, checkTree: checkTree, max: max, chunk: chunk, maxOutstanding: maxOutstanding,
 		queue: newAppendQueue(max), done: make(chan struct{}),
 		intWake: make(chan struct{}, 1), intDone: make(chan struct{}),
 		integratedCh: make(chan struct{}),
@@ -569,13 +578,13 @@ func parseBatch(raw []byte) ([]journalItem, int, error) {
 // submit queues an append; false if the journal is closed.
 func (j *journal) submit(p *pendingAppend) error {
 	if errp := j.failed.Load(); errp != nil {
-		return *errp
+		return refused(RefusedStorageFailed, *errp)
 	}
 	// Fail closed while the tree cannot be written: what is journaled is
 	// durable and will reach the tree, but no more decisions are taken on
 	// the strength of a log that is not growing.
 	if lag := j.lagErr.Load(); lag != nil {
-		return fmt.Errorf("%w: the log's storage is failing (records journaled so far are kept and retried): %w", ErrUnavailable, *lag)
+		return refused(RefusedStorageFailing, fmt.Errorf("%w: the log's storage is failing (records journaled so far are kept and retried): %w", ErrUnavailable, *lag))
 	}
 	// Backpressure: past maxOutstanding entries awaiting integration, wait
 	// for the tree to catch up (as long as the caller waits).
@@ -590,14 +599,14 @@ func (j *journal) submit(p *pendingAppend) error {
 		select {
 		case <-ch:
 		case <-p.ctx.Done():
-			return fmt.Errorf("%w: %d entries await integration into the log (limit %d): %w", ErrUnavailable, out, j.maxOutstanding, p.ctx.Err())
+			return refused(RefusedBacklog, fmt.Errorf("%w: %d entries await integration into the log (limit %d): %w", ErrUnavailable, out, j.maxOutstanding, p.ctx.Err()))
 		}
 		if errp := j.failed.Load(); errp != nil {
-			return *errp
+			return refused(RefusedStorageFailed, *errp)
 		}
 	}
 	if !j.queue.push(p) {
-		return fmt.Errorf("%w: log is closed", ErrUnavailable)
+		return refused(RefusedClosed, fmt.Errorf("%w: log is closed", ErrUnavailable))
 	}
 	return nil
 }
@@ -619,7 +628,7 @@ func (j *journal) writeBatch(buf *bytes.Buffer, group []*pendingAppend) {
 		}
 	}
 	if errp := j.failed.Load(); errp != nil {
-		fail(*errp)
+		fail(refused(RefusedStorageFailed, *errp))
 		return
 	}
 	first := j.next.Load()
@@ -648,13 +657,18 @@ func (j *journal) writeBatch(buf *bytes.Buffer, group []*pendingAppend) {
 	j.fileMu.Unlock()
 	if err != nil {
 		j.fail(fmt.Errorf("journal write: %w", err))
-		fail(*j.failed.Load())
+		fail(refused(RefusedStorageFailed, *j.failed.Load()))
 		return
 	}
-	if err := unix.Fdatasync(int(j.f.Fd())); err != nil {
+	syncStart := time.Now()
+	err = unix.Fdatasync(int(j.f.Fd()))
+	if j.fsyncSeconds != nil {
+		j.fsyncSeconds.Observe(time.Since(syncStart).Seconds())
+	}
+	if err != nil {
 		// After a failed fsync the file's state is unknown: stop.
 		j.fail(fmt.Errorf("journal fdatasync: %w", err))
-		fail(*j.failed.Load())
+		fail(refused(RefusedStorageFailed, *j.failed.Load()))
 		return
 	}
 	items := make([]journalItem, len(group))
@@ -805,7 +819,14 @@ var errMisplaced = errors.New("journaled entry landed at another index: another 
 // first part's timer goroutine stalls longer than journalBatchAge before
 // handing it over; that remaining case is caught (errMisplaced) and stops the
 // log rather than answer with a wrong index.
+//
+// It holds handMu throughout: Ready's checkTree opens and closes the tree
+// state's lock file, which would drop the driver's fcntl lock on it (POSIX
+// locks belong to the process, and any close releases them) while a batch
+// is being sequenced.
 func (j *journal) integrateItems(ctx context.Context, items []journalItem) (int, error) {
+	j.handMu.Lock()
+	defer j.handMu.Unlock()
 	done := 0
 	for len(items) > 0 {
 		chunk := items[:min(len(items), j.chunk)]
@@ -842,6 +863,16 @@ func (j *journal) integrateItems(ctx context.Context, items []journalItem) (int,
 		}
 	}
 	return done, nil
+}
+
+// checkIdle runs checkTree unless a hand-over is in progress (which reports
+// its own failures): Ready's view of a log nobody is writing to.
+func (j *journal) checkIdle() error {
+	if j.checkTree == nil || !j.handMu.TryLock() {
+		return nil
+	}
+	defer j.handMu.Unlock()
+	return j.checkTree()
 }
 
 func (j *journal) isClosed() bool { return j.queue.isClosed() }

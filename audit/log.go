@@ -227,6 +227,11 @@ type Log struct {
 
 	// requestKey keys the digest of redacted requests (RequestKeyFile).
 	requestKey []byte
+	// bodies stores the bodies of records too large for one entry (POSIX
+	// only; nil for the mysql backend, which refuses such records).
+	bodies *bodyStore
+
+	metrics *logMetrics
 }
 
 // Receipt says where a record landed.
@@ -306,6 +311,7 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 
 		requestKey: requestKey,
 	}
+	l.metrics = newLogMetrics(l)
 	if o.Backend == BackendPOSIX {
 		l.logDir = filepath.Join(o.DataDir, LogDir)
 	}
@@ -339,7 +345,7 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 	}
 	// The appender's background work outlives Open's context; Close ends it.
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	appender, shutdown, reader, err := tessera.NewAppender(bg, be.driver, appendOpts)
+	appender, shutdown, reader, err := newAppender(bg, be.driver, appendOpts)
 	if err != nil {
 		cancel()
 		be.close()
@@ -349,13 +355,17 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 	l.shutdown = shutdown
 	l.reader = reader
 	l.source = exactSource{reader}
+	if l.logDir != "" {
+		l.bodies = &bodyStore{logDir: l.logDir}
+		l.source = withBodies{exactSource{reader}, dirBodies{l.logDir}}
+	}
 	l.cancel = cancel
 	if useJournal {
 		size, err := reader.IntegratedSize(ctx)
 		if err != nil {
 			err = fmt.Errorf("%w: %w", ErrUnavailable, err)
 		} else {
-			l.journal, err = openJournal(ctx, filepath.Join(o.DataDir, JournalDir), l.source, size, appender.Add, int(o.BatchMaxSize), int(batchSize), uint64(pushback), slog.Default())
+			l.journal, err = openJournal(ctx, filepath.Join(o.DataDir, JournalDir), l.source, size, appender.Add, be.sequenceCheck, int(o.BatchMaxSize), int(batchSize), uint64(pushback), l.metrics.fsync, slog.Default())
 		}
 		if err != nil {
 			cancel()
@@ -369,6 +379,21 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 		l.committer = newGroupCommitter(appender.Add, int(o.BatchMaxSize))
 	}
 	return l, nil
+}
+
+// newAppender is tessera.NewAppender with a panic of the driver's
+// initialisation, which runs in this goroutine, turned into ErrUnavailable: a
+// storage fault at start is a refusal to start, with the reason, not a crash.
+// (Upstream's POSIX driver panicked when it could not lock its tree state;
+// the one Sovereign carries returns the error, see package tesseraposix.)
+func newAppender(ctx context.Context, d tessera.Driver, opts *tessera.AppendOptions) (a *tessera.Appender, shutdown func(context.Context) error, r tessera.LogReader, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			a, shutdown, r = nil, nil, nil
+			err = fmt.Errorf("%w: the log's storage failed while opening it: %v", ErrUnavailable, p)
+		}
+	}()
+	return tessera.NewAppender(ctx, d, opts)
 }
 
 // probeWritable creates, syncs and removes a file in dir: an Open that
@@ -396,8 +421,15 @@ func probeWritable(dir string) error {
 // empty, and canonicalizes and redacts r.Request. Errors wrap ErrUnavailable
 // (503) or ErrInvalidRecord (500).
 func (l *Log) Append(ctx context.Context, r *Record) (Receipt, error) {
+	start := time.Now()
+	receipt, err := l.append(ctx, r)
+	l.metrics.observeAppend(start, err)
+	return receipt, err
+}
+
+func (l *Log) append(ctx context.Context, r *Record) (Receipt, error) {
 	if l.closed.Load() {
-		return Receipt{}, fmt.Errorf("%w: log is closed", ErrUnavailable)
+		return Receipt{}, refused(RefusedClosed, fmt.Errorf("%w: log is closed", ErrUnavailable))
 	}
 	if err := ctx.Err(); err != nil {
 		return Receipt{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
@@ -405,12 +437,17 @@ func (l *Log) Append(ctx context.Context, r *Record) (Receipt, error) {
 	if err := r.prepare(time.Now(), l.opts.Redact, l.requestKey); err != nil {
 		return Receipt{}, err
 	}
+	if r.Body != nil || r.Version != 0 {
+		return Receipt{}, fmt.Errorf("%w: body and version are set by Append, not by its caller", ErrInvalidRecord)
+	}
 	entry, err := l.sealer.seal(r)
 	if err != nil {
 		return Receipt{}, err
 	}
 	if len(entry) > MaxEntrySize {
-		return Receipt{}, fmt.Errorf("%w: entry of %d bytes exceeds %d", ErrInvalidRecord, len(entry), MaxEntrySize)
+		if entry, err = l.sealWithBody(r, len(entry)); err != nil {
+			return Receipt{}, err
+		}
 	}
 	sum := sha256.Sum256(entry)
 	receipt := Receipt{EntrySHA256: hex.EncodeToString(sum[:])}
@@ -421,7 +458,7 @@ func (l *Log) Append(ctx context.Context, r *Record) (Receipt, error) {
 			return Receipt{}, err
 		}
 	} else if !l.committer.submit(p) {
-		return Receipt{}, fmt.Errorf("%w: log is closed", ErrUnavailable)
+		return Receipt{}, refused(RefusedClosed, fmt.Errorf("%w: log is closed", ErrUnavailable))
 	}
 	select {
 	case res := <-p.result:
@@ -433,6 +470,38 @@ func (l *Log) Append(ctx context.Context, r *Record) (Receipt, error) {
 	case <-ctx.Done():
 		return Receipt{}, fmt.Errorf("%w: append: %w", ErrUnavailable, ctx.Err())
 	}
+}
+
+// sealWithBody moves a prepared record's request and result into a body
+// (body.go), stores the body durably and seals the record that names it. A
+// log without a body store refuses the record (ErrRecordTooLarge).
+func (l *Log) sealWithBody(r *Record, entrySize int) ([]byte, error) {
+	if l.bodies == nil {
+		return nil, fmt.Errorf("%w: entry of %d bytes exceeds %d, and the %s backend keeps no record bodies", ErrRecordTooLarge, entrySize, MaxEntrySize, l.opts.Backend)
+	}
+	body := encodeBody(r.Request, r.Result)
+	if len(body) > MaxBodySize {
+		return nil, fmt.Errorf("%w: body of %d bytes exceeds %d", ErrRecordTooLarge, len(body), MaxBodySize)
+	}
+	sum := sha256.Sum256(body)
+	ref := &BodyRef{SHA256: hex.EncodeToString(sum[:]), Size: int64(len(body))}
+	small := *r
+	small.Request, small.Result, small.Body, small.Version = nil, nil, ref, RecordVersionBody
+	if err := small.validate(); err != nil {
+		return nil, err
+	}
+	entry, err := l.sealer.seal(&small)
+	if err != nil {
+		return nil, err
+	}
+	if len(entry) > MaxEntrySize {
+		return nil, fmt.Errorf("%w: entry of %d bytes exceeds %d even with its body apart", ErrInvalidRecord, len(entry), MaxEntrySize)
+	}
+	if err := l.bodies.put(ref.SHA256, body); err != nil {
+		return nil, fmt.Errorf("%w: record body: %w", ErrUnavailable, err)
+	}
+	r.Body, r.Version = ref, RecordVersionBody
+	return entry, nil
 }
 
 // Close waits until every appended entry is covered by a published
@@ -550,6 +619,12 @@ func (l *Log) Ready() error {
 		}
 		if errp != nil {
 			l.readyErr = *errp
+			l.readyAt = time.Now()
+			return l.readyErr
+		}
+		// An idle log finds a broken tree before a decision does.
+		if err := l.journal.checkIdle(); err != nil {
+			l.readyErr = err
 			l.readyAt = time.Now()
 			return l.readyErr
 		}

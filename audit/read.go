@@ -42,7 +42,12 @@ func NewSource(location string) (Source, error) {
 		if err != nil {
 			return nil, fmt.Errorf("log URL: %w", err)
 		}
-		return client.NewHTTPFetcher(u, &http.Client{Timeout: 30 * time.Second})
+		hc := &http.Client{Timeout: 30 * time.Second}
+		f, err := client.NewHTTPFetcher(u, hc)
+		if err != nil {
+			return nil, err
+		}
+		return withBodies{f, httpBodies{base: u, hc: hc}}, nil
 	}
 	dir := location
 	if _, err := os.Stat(filepath.Join(dir, "checkpoint")); errors.Is(err, fs.ErrNotExist) {
@@ -53,7 +58,7 @@ func NewSource(location string) (Source, error) {
 	if _, err := os.Stat(filepath.Join(dir, "checkpoint")); err != nil {
 		return nil, fmt.Errorf("log directory %s: no checkpoint: %w", location, err)
 	}
-	return client.FileFetcher{Root: dir}, nil
+	return withBodies{client.FileFetcher{Root: dir}, dirBodies{dir}}, nil
 }
 
 // Checkpoint is a verified C2SP tlog-checkpoint.
@@ -187,6 +192,17 @@ func (l *Log) Entry(ctx context.Context, index uint64) (*EntryProof, error) {
 	rec, err := env.Record()
 	if err != nil {
 		return nil, fmt.Errorf("entry %d: %w", index, err)
+	}
+	if rec.Body != nil {
+		// What was decided, not only its digest: the body is read through
+		// the log and checked against the signed record.
+		body, err := loadBody(ctx, bodiesOf(l.source), rec.Body)
+		if err != nil {
+			return nil, fmt.Errorf("%w: entry %d: %w", ErrUnavailable, index, err)
+		}
+		if rec.Request, rec.Result, err = decodeBody(body); err != nil {
+			return nil, fmt.Errorf("entry %d: %w", index, err)
+		}
 	}
 	pb, err := client.NewProofBuilder(ctx, cp.Size, l.source.ReadTile)
 	if err != nil {
@@ -354,18 +370,25 @@ func (l *Log) Handler() http.Handler { return SourceHandler(l.source) }
 // TileHandler serves a log directory read-only in the C2SP tlog-tiles
 // layout. Nothing else in the directory (Tessera's .state) is reachable.
 func TileHandler(dir string) http.Handler {
-	return SourceHandler(exactSource{client.FileFetcher{Root: dir}})
+	return SourceHandler(withBodies{exactSource{client.FileFetcher{Root: dir}}, dirBodies{dir}})
 }
 
-// SourceHandler serves src read-only in the C2SP tlog-tiles layout.
+// SourceHandler serves src read-only in the C2SP tlog-tiles layout, and the
+// record bodies at bodies/<hex SHA-256> when src reads them (BodySource).
 func SourceHandler(src Source) http.Handler {
+	bodies := bodiesOf(src)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
-		req, ok := parseTilePath(strings.TrimPrefix(r.URL.Path, "/"))
+		path := strings.TrimPrefix(r.URL.Path, "/")
+		if sum, ok := parseBodyPath(path); ok && bodies != nil {
+			serveBody(w, r, bodies, sum)
+			return
+		}
+		req, ok := parseTilePath(path)
 		if !ok {
 			http.NotFound(w, r)
 			return
@@ -406,6 +429,27 @@ func SourceHandler(src Source) http.Handler {
 	})
 }
 
+// serveBody serves a record body: immutable, as its name is its digest. It
+// is served as stored; the reader checks it against the record.
+func serveBody(w http.ResponseWriter, r *http.Request, bodies BodySource, sum string) {
+	data, err := bodies.ReadBody(r.Context(), sum)
+	if errors.Is(err, fs.ErrNotExist) {
+		http.NotFound(w, r)
+		return
+	} else if err != nil {
+		http.Error(w, "log unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Length", fmt.Sprint(len(data)))
+	if r.Method == http.MethodHead {
+		return
+	}
+	_, _ = w.Write(data)
+}
+
 type tileKind int
 
 const (
@@ -418,6 +462,18 @@ type tileRequest struct {
 	kind         tileKind
 	level, index uint64
 	width        uint8 // 0: a full tile
+}
+
+// TreePath reports whether path, relative to the tiles root as SourceHandler
+// reads it, names the checkpoint or a hash tile: the log's tree, which commits
+// to every entry and reveals none (a leaf is the hash of an entry holding the
+// log's signature, which nobody else can make, so it cannot be matched
+// against a guess). An entry bundle, which holds the records, is not; nor is
+// a path that names nothing. The API lets tenants read the tree, not the
+// entries (docs/authz.md).
+func TreePath(path string) bool {
+	req, ok := parseTilePath(strings.TrimPrefix(path, "/"))
+	return ok && req.kind != tileEntries
 }
 
 // parseTilePath validates a request path against the tlog-tiles layout; only

@@ -8,6 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -28,6 +31,7 @@ const (
 	KindInventoryActivation Kind = "inventory.activation"
 	KindInventoryRefusal    Kind = "inventory.refusal"
 	KindAccessDenied        Kind = "access.denied"
+	KindDrift               Kind = "drift"
 )
 
 // Kinds lists every record kind, in a stable order.
@@ -35,6 +39,7 @@ var Kinds = []Kind{
 	KindPlacement, KindTransfer, KindAdmission, KindOverride,
 	KindBundleActivation, KindBundleRefusal,
 	KindInventoryActivation, KindInventoryRefusal, KindAccessDenied,
+	KindDrift,
 }
 
 // Valid reports whether k is one of Kinds.
@@ -61,6 +66,12 @@ type Record struct {
 	// Principal is who asked (a Cedar principal such as `Tenant::"acme"`), or
 	// "system" for the service's own events.
 	Principal string
+	// Tenants are the tenants the record is about: the caller's tenant, when
+	// it is tenant-scoped, and the owners of the datasets and workloads it
+	// decided on (docs/audit.md). Readers are confined by them: a
+	// tenant-scoped principal reads a record only when it names that tenant
+	// and no other. Append sorts them and drops duplicates; empty for none.
+	Tenants []string
 	// RequestSHA256 is the hex SHA-256 of the canonical JSON of the request,
 	// which anyone can recompute from Request. Append computes it when
 	// empty, unless redaction changed the request: a plain digest of the
@@ -85,6 +96,12 @@ type Record struct {
 	// Links relate this record to others, e.g. an override to the decision it
 	// overrides: {Rel: "overrides", ID: "<decision id>"}.
 	Links []Link
+	// Body, when set, names the body that holds the record's request and
+	// result (body.go): Append moves them there when the entry would exceed
+	// MaxEntrySize, and sets Version to RecordVersionBody. A record read back
+	// through VerifiedEntry.Record has Body and Request and Result.
+	Body    *BodyRef
+	Version int
 }
 
 // BundleRef names a policy bundle by revision and content digest.
@@ -114,6 +131,9 @@ type recordJSON struct {
 	InventoryRevision string          `json:"inventory_revision,omitempty"`
 	EngineVersion     string          `json:"engine_version"`
 	Links             []Link          `json:"links,omitempty"`
+	Tenants           []string        `json:"tenants,omitempty"`
+	Body              *BodyRef        `json:"body,omitempty"`
+	Version           int             `json:"version,omitempty"`
 }
 
 // MarshalJSON encodes r in its canonical form (see Canonicalize).
@@ -142,6 +162,7 @@ func (r *Record) encode(canonicalParts bool) ([]byte, error) {
 	var b bytes.Buffer
 	b.Grow(256 + len(req) + len(res))
 	b.WriteByte('{')
+	r.encodeBodyRef(&b)
 	if r.Bundle != (BundleRef{}) {
 		b.WriteString(`"bundle":{`)
 		sep := ""
@@ -198,8 +219,19 @@ func (r *Record) encode(canonicalParts bool) ([]byte, error) {
 		b.WriteString(`,"result":`)
 		b.Write(res)
 	}
+	if len(r.Tenants) > 0 {
+		b.WriteString(`,"tenants":[`)
+		for i, t := range r.Tenants {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			writeCanonString(&b, t)
+		}
+		b.WriteByte(']')
+	}
 	b.WriteString(`,"time":`)
 	writeCanonString(&b, r.Time.UTC().Format(time.RFC3339Nano))
+	r.encodeVersion(&b)
 	b.WriteByte('}')
 	if !utf8.Valid(b.Bytes()) {
 		return nil, errors.New("record has invalid UTF-8")
@@ -230,6 +262,9 @@ func (r *Record) UnmarshalJSON(b []byte) error {
 		InventoryRevision: w.InventoryRevision,
 		EngineVersion:     w.EngineVersion,
 		Links:             w.Links,
+		Tenants:           w.Tenants,
+		Body:              w.Body,
+		Version:           w.Version,
 	}
 	if w.Bundle != nil {
 		r.Bundle = *w.Bundle
@@ -297,6 +332,9 @@ func (r *Record) prepare(now time.Time, redact []string, requestKey []byte) erro
 		}
 		r.Result = c
 	}
+	if len(r.Tenants) > 0 {
+		r.Tenants = slices.Compact(slices.Sorted(slices.Values(r.Tenants)))
+	}
 	return r.validate()
 }
 
@@ -322,8 +360,95 @@ func (r *Record) validate() error {
 			errs = append(errs, fmt.Errorf("links[%d]: rel and id are required", i))
 		}
 	}
+	for i, t := range r.Tenants {
+		if t == "" || !utf8.ValidString(t) {
+			errs = append(errs, fmt.Errorf("tenants[%d] %q is not a tenant name", i, t))
+		}
+	}
+	errs = append(errs, r.validateBody()...)
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %w", ErrInvalidRecord, errors.Join(errs...))
+	}
+	return nil
+}
+
+// RecordTenants are the tenants a record belongs to, from its "tenants" and
+// its principal: the tenants it names when it names any; a record without
+// them (written before records named tenants, or about no tenant's data) belongs
+// to the tenant of its principal when that is tenant-scoped
+// (`…::Tenant::"acme"`), else to none. Records that belong to no tenant are
+// read only by principals without a tenant (docs/audit.md).
+func RecordTenants(tenants []string, principal string) []string {
+	if len(tenants) > 0 {
+		return tenants
+	}
+	if t := PrincipalTenant(principal); t != "" {
+		return []string{t}
+	}
+	return nil
+}
+
+// BelongsTo is the tenants the record belongs to (RecordTenants).
+func (r *Record) BelongsTo() []string { return RecordTenants(r.Tenants, r.Principal) }
+
+// PrincipalTenant derives the tenant from a Cedar principal `Tenant::"acme"`
+// (also `…::Tenant::"acme"`, and `Sovereign::Principal::"ci" in
+// Sovereign::Tenant::"acme"` as the API records a tenant-scoped caller);
+// other principals name no tenant.
+func PrincipalTenant(principal string) string {
+	i := strings.LastIndex(principal, `Tenant::"`)
+	if i < 0 || (i > 0 && principal[i-1] != ':') {
+		return ""
+	}
+	rest := principal[i+len(`Tenant::"`):]
+	if j := strings.IndexByte(rest, '"'); j > 0 {
+		return rest[:j]
+	}
+	return ""
+}
+
+// OnlyTenant reports whether tenants name tenant and no other: the records a
+// principal of that tenant may read.
+func OnlyTenant(tenants []string, tenant string) bool {
+	return tenant != "" && len(tenants) == 1 && tenants[0] == tenant
+}
+
+// encodeBodyRef writes the "body" member, the first in key order, with its
+// separator.
+func (r *Record) encodeBodyRef(b *bytes.Buffer) {
+	if r.Body == nil {
+		return
+	}
+	b.WriteString(`"body":{"sha256":`)
+	writeCanonString(b, r.Body.SHA256)
+	b.WriteString(`,"size":`)
+	b.WriteString(strconv.FormatInt(r.Body.Size, 10))
+	b.WriteString("},")
+}
+
+// encodeVersion writes the "version" member, the last in key order: only
+// records of a later version than 1 carry one.
+func (r *Record) encodeVersion(b *bytes.Buffer) {
+	if r.Version == 0 {
+		return
+	}
+	b.WriteString(`,"version":`)
+	b.WriteString(strconv.Itoa(r.Version))
+}
+
+// validateBody checks the body reference and the version that goes with it.
+func (r *Record) validateBody() []error {
+	switch {
+	case r.Body == nil && r.Version == 0:
+		return nil
+	case r.Body == nil:
+		return []error{fmt.Errorf("version %d without a body: only records with a body have a version", r.Version)}
+	case r.Version != RecordVersionBody:
+		return []error{fmt.Errorf("a record with a body is version %d, not %d", RecordVersionBody, r.Version)}
+	case !validBodyName(r.Body.SHA256) || r.Body.Size <= 0 || r.Body.Size > MaxBodySize:
+		return []error{fmt.Errorf("body sha256 %q, size %d: not a body reference", r.Body.SHA256, r.Body.Size)}
+	case len(r.Request) > 0 || len(r.Result) > 0:
+		return []error{errors.New("a record with a body holds no request or result itself")}
 	}
 	return nil
 }

@@ -571,3 +571,24 @@ func TestVerifyProgress(t *testing.T) {
 		t.Errorf("progress: %d calls, last %d of %d; want several, ending at 600 of 600", calls, last, total)
 	}
 }
+
+// preTenantLog is a data directory written before records named their
+// tenants (testdata/audit/prechange-log/README.md).
+const preTenantLog = "../testdata/audit/prechange-log"
+
+// TestVerifyPreTenantLog: a log written before records carried "tenants"
+// verifies as it did, with the keys it was written with.
+func TestVerifyPreTenantLog(t *testing.T) {
+	keys, v := auditorKeys(t, preTenantLog)
+	src, err := NewSource(preTenantLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := VerifyLog(context.Background(), src, keys, v, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.TreeSize != 12 || sum.Kinds[KindPlacement] != 6 || sum.Kinds[KindAccessDenied] != 2 {
+		t.Errorf("summary %+v", sum)
+	}
+}

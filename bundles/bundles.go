@@ -36,7 +36,8 @@ import (
 // (--verification-key-id), so bundles signed with defaults verify on both sides.
 const DefaultKeyID = "default"
 
-// MaxSize caps how much a bundle may expand to when read.
+// MaxSize caps a bundle: as fetched (compressed), and the sum of its files
+// inflated (DefaultLimits).
 const MaxSize = 64 << 20
 
 // BuildOptions configure Build.
@@ -289,7 +290,7 @@ func Read(path string, keys []PublicKey) (*bundle.Bundle, error) {
 			return nil, fmt.Errorf("open bundle: %w", err)
 		}
 		defer f.Close()
-		loader = bundle.NewTarballLoader(f)
+		loader = NewTarballLoader(f, DefaultLimits)
 	}
 	return ReadFrom(loader, keys)
 }
@@ -408,7 +409,7 @@ func signaturesFromTarball(path string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bundle %s: %w", path, err)
 	}
-	tr := tar.NewReader(gz)
+	tr := tar.NewReader(&countingReader{r: gz, max: DefaultLimits.streamBytes()})
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -418,7 +419,7 @@ func signaturesFromTarball(path string) ([]byte, error) {
 			return nil, fmt.Errorf("bundle %s: %w", path, err)
 		}
 		if bundle.IsSignaturesFile(h.Name) {
-			return io.ReadAll(io.LimitReader(tr, 1<<20))
+			return io.ReadAll(io.LimitReader(tr, maxSignaturesBytes))
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -41,10 +42,21 @@ type ManagerOptions struct {
 	// runs directly: it has no decisions to yield to.
 	Background func(func())
 	// Refused is told of every bundle that failed to download, verify, compile
-	// or pass its tests (for the audit log and metrics).
+	// or pass its tests (for the audit log and metrics). A version refused
+	// once is told again only after RetryRefused (see Manager.Poll).
 	Refused func(source, etag string, err error)
-	Logger  *slog.Logger
+	// RetryRefused is how long a refused version (by its ETag) is not read
+	// again while the source still serves it (default DefaultRetryRefused).
+	RetryRefused time.Duration
+	Logger       *slog.Logger
 }
+
+// DefaultRetryRefused is how long a refused bundle version is remembered
+// before it is read and checked again: a refusal can be transient (tests
+// timed out on a loaded site), but re-checking every poll re-verified,
+// re-tested and re-recorded it ~2,880 times a day at a 30 s interval (issue
+// #19 item 7); this records it at most 24 times a day.
+const DefaultRetryRefused = time.Hour
 
 // Status is what GET /v1/bundles/status shows.
 type Status struct {
@@ -63,6 +75,16 @@ type Status struct {
 	LastErrorAt   time.Time `json:"last_error_at,omitzero"`
 	Activations   uint64    `json:"activations"`
 	Refusals      uint64    `json:"refusals"`
+	// RefusalsByReason counts Refusals by the stage that refused: fetch
+	// (the source failed), read (signature, limits, format), rollback
+	// (built before the active bundle), activate (compile, authorization
+	// policies, the bundle's own tests).
+	RefusalsByReason map[string]uint64 `json:"refusals_by_reason,omitempty"`
+	// RefusedETag is the version last refused while the source still serves
+	// it; RefusedRepeats counts the polls that found it unchanged (neither
+	// read, checked nor recorded again) since it was last checked.
+	RefusedETag    string `json:"refused_etag,omitempty"`
+	RefusedRepeats uint64 `json:"refused_repeats,omitempty"`
 }
 
 // Manager keeps the active bundle in step with its source: it polls, verifies,
@@ -78,6 +100,8 @@ type Manager struct {
 	// modules keeps the parsed modules of the last bundle read, so the next
 	// version parses only what changed (ReadCached).
 	modules *ModuleCache
+	// refusedAt is when status.RefusedETag was last checked and refused.
+	refusedAt time.Time
 }
 
 // ErrRollback refuses a bundle built before the active one: a validly signed
@@ -106,6 +130,12 @@ func NewManager(o ManagerOptions) (*Manager, error) {
 	if o.Refused == nil {
 		o.Refused = func(string, string, error) {}
 	}
+	if o.RetryRefused < 0 {
+		return nil, errors.New("bundles: negative RetryRefused")
+	}
+	if o.RetryRefused == 0 {
+		o.RetryRefused = DefaultRetryRefused
+	}
 	return &Manager{o: o, status: Status{Source: o.Source.String(), Verified: len(o.Keys) > 0}, modules: NewModuleCache()}, nil
 }
 
@@ -113,8 +143,18 @@ func NewManager(o ManagerOptions) (*Manager, error) {
 func (m *Manager) Status() Status {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.status
+	st := m.status
+	st.RefusalsByReason = maps.Clone(m.status.RefusalsByReason)
+	return st
 }
+
+// The stages a bundle is refused at (Status.RefusalsByReason).
+const (
+	RefusedFetch    = "fetch"
+	RefusedRead     = "read"
+	RefusedRollback = "rollback"
+	RefusedActivate = "activate"
+)
 
 // Start activates the first bundle: from the source, or, if that fails, the last
 // good bundle persisted by an earlier run. It fails only when neither works.
@@ -127,7 +167,7 @@ func (m *Manager) Start(ctx context.Context) error {
 		if persisted, perr = os.ReadFile(m.o.PersistPath); perr == nil {
 			// Read as activations read: its modules are then parsed
 			// already when the source serves the same bundle.
-			if b, err := ReadCached(Fetched{Tarball: persisted}.Loader(), m.o.Keys, m.modules); err == nil {
+			if b, err := m.read(Fetched{Tarball: persisted}); err == nil {
 				if t, err := BuiltAt(b); err == nil {
 					m.floor = t
 				}
@@ -170,23 +210,53 @@ func (m *Manager) Run(ctx context.Context) {
 }
 
 // Poll makes one attempt: it reports whether a new bundle was activated.
+//
+// A version refused earlier (by ETag) is not read again while the source
+// still serves it and RetryRefused has not passed: the source is asked with
+// that ETag, so an HTTP source answers 304 (and a long poll waits for a
+// change) and a file or directory source compares hashes. Such a poll
+// returns false and no error; Status counts it in RefusedRepeats.
 func (m *Manager) Poll(ctx context.Context) (bool, error) {
 	m.mu.Lock()
-	etag := m.status.ActiveETag
-	m.status.LastAttempt = time.Now().UTC()
+	active, refused := m.status.ActiveETag, m.status.RefusedETag
+	now := time.Now()
+	m.status.LastAttempt = now.UTC()
+	remembered := refused != "" && now.Sub(m.refusedAt) < m.o.RetryRefused
 	m.mu.Unlock()
+	etag := active
+	if remembered {
+		etag = refused
+	}
 	f, err := m.o.Source.Fetch(ctx, etag)
 	if errors.Is(err, ErrNotModified) {
+		if remembered {
+			m.mu.Lock()
+			m.status.RefusedRepeats++
+			m.mu.Unlock()
+		}
 		return false, nil
 	}
 	if err != nil {
-		m.refuse(etag, err)
+		m.refuse(RefusedFetch, active, false, err)
 		return false, err
+	}
+	if active != "" && f.ETag == active {
+		// The source went back to the active version: nothing to do, and
+		// the refused one is no longer served.
+		m.forgetRefusal()
+		return false, nil
 	}
 	if err := m.activate(ctx, f, false); err != nil {
 		return false, err
 	}
 	return true, nil
+}
+
+// forgetRefusal clears the remembered refused version.
+func (m *Manager) forgetRefusal() {
+	m.mu.Lock()
+	m.status.RefusedETag, m.status.RefusedRepeats, m.refusedAt = "", 0, time.Time{}
+	m.mu.Unlock()
 }
 
 // activate reads, checks and activates f, in the background once a bundle is
@@ -202,20 +272,35 @@ func (m *Manager) activate(ctx context.Context, f Fetched, fromPersisted bool) (
 	return err
 }
 
+// read verifies and reads f. A tarball's signature is checked before any of
+// its files is held (CheckSignature), and every file within DefaultLimits.
+func (m *Manager) read(f Fetched) (*bundle.Bundle, error) {
+	if f.Tarball != nil && len(m.o.Keys) > 0 {
+		if err := CheckSignature(f.Tarball, m.o.Keys, DefaultLimits); err != nil {
+			return nil, fmt.Errorf("read bundle: %w", err)
+		}
+	}
+	return ReadCached(f.Loader(), m.o.Keys, m.modules)
+}
+
 func (m *Manager) activateNow(ctx context.Context, f Fetched, fromPersisted bool) error {
-	b, err := ReadCached(f.Loader(), m.o.Keys, m.modules)
+	b, err := m.read(f)
 	if err != nil {
-		m.refuse(f.ETag, err)
+		m.refuse(RefusedRead, f.ETag, true, err)
 		return err
 	}
 	builtAt, err := m.checkOrder(b)
 	if err != nil {
-		m.refuse(f.ETag, err)
+		m.refuse(RefusedRollback, f.ETag, true, err)
 		return err
 	}
 	rev, digest, err := m.o.Activate(ctx, b)
 	if err != nil {
-		m.refuse(f.ETag, err)
+		if ctx.Err() != nil {
+			// Stopped, not refused: nothing to remember or record.
+			return err
+		}
+		m.refuse(RefusedActivate, f.ETag, true, err)
 		return err
 	}
 	if len(m.o.Keys) == 0 {
@@ -236,6 +321,7 @@ func (m *Manager) activateNow(ctx context.Context, f Fetched, fromPersisted bool
 	m.status.ActivatedAt = time.Now().UTC()
 	m.status.FromPersisted = fromPersisted
 	m.status.Activations++
+	m.status.RefusedETag, m.status.RefusedRepeats, m.refusedAt = "", 0, time.Time{}
 	m.mu.Unlock()
 	m.o.Logger.Info("bundle activated", "source", m.o.Source.String(), "revision", rev, "digest", digest, "from_persisted", fromPersisted)
 	return nil
@@ -261,11 +347,20 @@ func (m *Manager) checkOrder(b *bundle.Bundle) (time.Time, error) {
 	return builtAt, nil
 }
 
-func (m *Manager) refuse(etag string, err error) {
+// refuse records a refusal; with remember (a version that was fetched and
+// refused), etag is remembered so the next polls do not check it again.
+func (m *Manager) refuse(reason, etag string, remember bool, err error) {
 	m.mu.Lock()
 	m.status.LastError = err.Error()
 	m.status.LastErrorAt = time.Now().UTC()
 	m.status.Refusals++
+	if m.status.RefusalsByReason == nil {
+		m.status.RefusalsByReason = map[string]uint64{}
+	}
+	m.status.RefusalsByReason[reason]++
+	if remember && etag != "" {
+		m.status.RefusedETag, m.status.RefusedRepeats, m.refusedAt = etag, 0, time.Now()
+	}
 	m.mu.Unlock()
 	m.o.Refused(m.o.Source.String(), etag, err)
 }

@@ -193,3 +193,89 @@ func TestManagerSwapsInBackground(t *testing.T) {
 		t.Errorf("activated %s, active %s", got, m.Status().ActiveRevision)
 	}
 }
+
+// TestManagerRemembersRefusedVersion: a refused version is read, checked and
+// recorded once; the polls that find it still served neither read nor record
+// it again (they were ~2,880 refusal records a day at 30 s) but are counted,
+// until it changes, the source goes back to the active version, or
+// RetryRefused passes.
+func TestManagerRemembersRefusedVersion(t *testing.T) {
+	keys := ecKeys(t)
+	dir := t.TempDir()
+	srcPath := filepath.Join(dir, "bundle.tar.gz")
+	publish := func(path string) {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(srcPath, raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	good := build(t, bundles.BuildOptions{Revision: "v1", SigningKey: keys.priv})
+	unsigned := build(t, bundles.BuildOptions{Revision: "v2"})
+	newer := build(t, bundles.BuildOptions{Revision: "v3", SigningKey: keys.priv})
+	ctx := context.Background()
+	newManager := func(retry time.Duration) (*bundles.Manager, *activations, *int) {
+		var a activations
+		reads := new(int)
+		m, err := bundles.NewManager(bundles.ManagerOptions{
+			Source: bundles.FileSource{Path: srcPath}, Keys: key(t, keys.pub),
+			Activate: a.activate, Refused: a.refused, RetryRefused: retry,
+			Background: func(fn func()) { *reads++; fn() },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		publish(good)
+		if err := m.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return m, &a, reads
+	}
+
+	m, a, reads := newManager(0)
+	publish(unsigned)
+	if ok, err := m.Poll(ctx); ok || err == nil {
+		t.Fatalf("unsigned bundle: activated %v, err %v", ok, err)
+	}
+	for range 5 {
+		if ok, err := m.Poll(ctx); ok || err != nil {
+			t.Fatalf("poll of the refused version: %v, %v; want nothing new", ok, err)
+		}
+	}
+	st := m.Status()
+	if *reads != 1 || len(a.refusals) != 1 || st.Refusals != 1 || st.RefusedRepeats != 5 || st.RefusedETag == "" || st.ActiveRevision != "v1" {
+		t.Fatalf("after 6 polls of one refused version: %d reads, %d refusals told, status %+v", *reads, len(a.refusals), st)
+	}
+	// Back to the active version: nothing to do, nothing refused any more.
+	publish(good)
+	if ok, err := m.Poll(ctx); ok || err != nil {
+		t.Fatalf("the active version again: %v, %v", ok, err)
+	}
+	if st := m.Status(); st.RefusedETag != "" || st.RefusedRepeats != 0 || *reads != 1 || len(a.revs) != 1 {
+		t.Fatalf("after the source went back: %d reads, status %+v", *reads, st)
+	}
+	// A new version is read and activated.
+	publish(unsigned)
+	_, _ = m.Poll(ctx)
+	publish(newer)
+	if ok, err := m.Poll(ctx); !ok || err != nil {
+		t.Fatalf("a new version after a refusal: %v, %v", ok, err)
+	}
+	if st := m.Status(); st.RefusedETag != "" || st.ActiveRevision != "v3" {
+		t.Fatalf("status after activation: %+v", st)
+	}
+
+	// Past RetryRefused the refused version is checked (and told) again.
+	m, a, reads = newManager(time.Nanosecond)
+	publish(unsigned)
+	for range 3 {
+		if ok, err := m.Poll(ctx); ok || err == nil {
+			t.Fatalf("unsigned bundle past RetryRefused: activated %v, err %v", ok, err)
+		}
+	}
+	if *reads != 3 || len(a.refusals) != 3 {
+		t.Fatalf("past RetryRefused: %d reads, %d refusals told; want 3 and 3", *reads, len(a.refusals))
+	}
+}

@@ -113,8 +113,8 @@ func readCached(loader bundle.DirectoryLoader, keys []PublicKey, cache *ModuleCa
 		if err != nil {
 			return nil, fmt.Errorf("bundle read failed: %w", err)
 		}
-		var buf bytes.Buffer
-		n, err := f.Read(&buf, MaxSize+1)
+		var c capture
+		n, err := f.Read(&c, MaxSize+1)
 		f.Close()
 		if err != nil && !errors.Is(err, io.EOF) {
 			return nil, err
@@ -122,7 +122,7 @@ func readCached(loader bundle.DirectoryLoader, keys []PublicKey, cache *ModuleCa
 		if n > MaxSize {
 			return nil, fmt.Errorf("bundle file '%v' exceeds the maximum size (%d bytes)", strings.TrimPrefix(f.Path(), "/"), MaxSize)
 		}
-		lf := loadedFile{url: f.URL(), path: f.Path(), data: buf.Bytes()}
+		lf := loadedFile{url: f.URL(), path: f.Path(), data: c.b}
 		switch {
 		case bundle.IsSignaturesFile(lf.path):
 			if sigs != nil {
@@ -194,6 +194,32 @@ func readCached(loader bundle.DirectoryLoader, keys []PublicKey, cache *ModuleCa
 	cache.mods = keep
 	cache.mu.Unlock()
 	return &b, nil
+}
+
+// capture takes a file's bytes from a descriptor. A tarball loader (OPA's
+// and NewTarballLoader) holds each file in a bytes.Buffer already, and
+// Descriptor.Read hands it over as an io.LimitedReader: capture keeps that
+// buffer instead of copying it, which halves what reading a bundle holds at
+// its peak. Any other reader is copied.
+type capture struct{ b []byte }
+
+func (c *capture) Write(p []byte) (int, error) {
+	c.b = append(c.b, p...)
+	return len(p), nil
+}
+
+func (c *capture) ReadFrom(r io.Reader) (int64, error) {
+	if lr, ok := r.(*io.LimitedReader); ok && c.b == nil {
+		if buf, ok := lr.R.(*bytes.Buffer); ok && int64(buf.Len()) <= lr.N {
+			c.b = buf.Bytes()
+			return int64(len(c.b)), nil
+		}
+	}
+	var buf bytes.Buffer
+	buf.Write(c.b)
+	n, err := buf.ReadFrom(r)
+	c.b = buf.Bytes()
+	return n, err
 }
 
 // verifyFiles checks the bundle's signature with keys, then every file's hash

@@ -100,7 +100,19 @@ func readCachedFile(t *testing.T, path string, keys []bundles.PublicKey, cache *
 		t.Fatal(err)
 	}
 	defer f.Close()
-	return bundles.ReadCached(bundle.NewTarballLoader(f), keys, cache)
+	return bundles.ReadCached(bundles.NewTarballLoader(f, bundles.DefaultLimits), keys, cache)
+}
+
+// readOPA reads a tarball with OPA's own loader and reader: what ReadCached
+// and the bounded loader are held to.
+func readOPA(t *testing.T, path string, keys []bundles.PublicKey) (*bundle.Bundle, error) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	return bundles.ReadFrom(bundle.NewTarballLoader(f), keys)
 }
 
 // sameBundle fails unless the two reads are the same bundle.
@@ -134,8 +146,9 @@ func sameBundle(t *testing.T, want, got *bundle.Bundle) {
 	}
 }
 
-// TestReadCachedIsOPAsRead holds ReadCached to OPA's reader (ReadFrom): the
-// same bundle from the same bytes, and a refusal wherever OPA refuses.
+// TestReadCachedIsOPAsRead holds ReadCached and the bounded tarball loader to
+// OPA's loader and reader: the same bundle from the same bytes, and a refusal
+// wherever OPA refuses.
 func TestReadCachedIsOPAsRead(t *testing.T) {
 	kp := ecKeys(t)
 	other := ecKeys(t)
@@ -165,7 +178,7 @@ func TestReadCachedIsOPAsRead(t *testing.T) {
 	}
 	for name, c := range accepted {
 		t.Run("accepts/"+name, func(t *testing.T) {
-			want, err := bundles.Read(c.path, c.keys)
+			want, err := readOPA(t, c.path, c.keys)
 			if err != nil {
 				t.Fatalf("OPA's reader refused it: %v", err)
 			}
@@ -239,7 +252,7 @@ func TestReadCachedIsOPAsRead(t *testing.T) {
 	}
 	for name, c := range refused {
 		t.Run("refuses/"+name, func(t *testing.T) {
-			if _, err := bundles.Read(c.path, c.keys); err == nil {
+			if _, err := readOPA(t, c.path, c.keys); err == nil {
 				t.Fatal("test case is wrong: OPA's reader accepts it")
 			}
 			_, err := readCachedFile(t, c.path, c.keys, bundles.NewModuleCache())
@@ -304,11 +317,15 @@ func BenchmarkReadBundle(b *testing.B) {
 		b.Fatal(err)
 	}
 	raw := buf.Bytes()
-	loader := func() bundle.DirectoryLoader { return bundle.NewTarballLoader(bytes.NewReader(raw)) }
+	// OPAReader is OPA's loader and reader; the cached reads go through the
+	// bounded loader, as the server's do.
+	loader := func() bundle.DirectoryLoader {
+		return bundles.NewTarballLoader(bytes.NewReader(raw), bundles.DefaultLimits)
+	}
 	b.Run("OPAReader", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := bundles.ReadFrom(loader(), nil); err != nil {
+			if _, err := bundles.ReadFrom(bundle.NewTarballLoader(bytes.NewReader(raw)), nil); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -334,7 +351,7 @@ func BenchmarkReadBundle(b *testing.B) {
 			files := append(untar(b, raw), tarFile{"/sovereign/swapmark.rego", fmt.Appendf(nil, "package sovereign.swapmark\n\nrevision := \"swap-%d\"\n", i)})
 			swapped := tarball(b, files)
 			b.StartTimer()
-			if _, err := bundles.ReadCached(bundle.NewTarballLoader(bytes.NewReader(swapped)), nil, cache); err != nil {
+			if _, err := bundles.ReadCached(bundles.NewTarballLoader(bytes.NewReader(swapped), bundles.DefaultLimits), nil, cache); err != nil {
 				b.Fatal(err)
 			}
 		}

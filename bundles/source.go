@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/bundle"
@@ -36,7 +37,7 @@ type Fetched struct {
 // Loader reads the fetched bundle.
 func (f Fetched) Loader() bundle.DirectoryLoader {
 	if f.Tarball != nil {
-		return bundle.NewTarballLoader(bytes.NewReader(f.Tarball))
+		return NewTarballLoader(bytes.NewReader(f.Tarball), DefaultLimits)
 	}
 	return bundle.NewDirectoryLoader(f.Dir)
 }
@@ -95,8 +96,11 @@ type DirSource struct{ Path string }
 
 func (s DirSource) String() string { return s.Path }
 
-// Fetch hashes every file's path and content; a changed byte anywhere is a new
-// version.
+// Fetch hashes the path and content of every file OPA's directory loader
+// reads: regular files only (it skips symbolic links, FIFOs and devices, and
+// so does this), each opened without blocking and checked again once open,
+// within DefaultLimits. A changed byte anywhere is a new version; a file
+// over the limits refuses the bundle instead of being read to the end.
 func (s DirSource) Fetch(_ context.Context, etag string) (Fetched, error) {
 	h := sha256.New()
 	var paths []string
@@ -104,7 +108,7 @@ func (s DirSource) Fetch(_ context.Context, etag string) (Fetched, error) {
 		if err != nil {
 			return err
 		}
-		if !d.IsDir() {
+		if d.Type().IsRegular() {
 			paths = append(paths, p)
 		}
 		return nil
@@ -112,13 +116,19 @@ func (s DirSource) Fetch(_ context.Context, etag string) (Fetched, error) {
 	if err != nil {
 		return Fetched{}, fmt.Errorf("read bundle %s: %w", s.Path, err)
 	}
+	if len(paths) > DefaultLimits.MaxFiles {
+		return Fetched{}, fmt.Errorf("read bundle %s: %w: more than %d files", s.Path, ErrTooLarge, DefaultLimits.MaxFiles)
+	}
 	sort.Strings(paths)
+	var total int64
 	for _, p := range paths {
-		b, err := os.ReadFile(p)
+		sum, n, err := hashRegular(p, DefaultLimits.MaxFileBytes)
 		if err != nil {
 			return Fetched{}, fmt.Errorf("read bundle %s: %w", s.Path, err)
 		}
-		sum := sha256.Sum256(b)
+		if total += n; total > DefaultLimits.MaxTotalBytes {
+			return Fetched{}, fmt.Errorf("read bundle %s: %w: files add up to more than %d bytes", s.Path, ErrTooLarge, DefaultLimits.MaxTotalBytes)
+		}
 		fmt.Fprintf(h, "%s %x\n", filepath.ToSlash(strings.TrimPrefix(p, s.Path)), sum)
 	}
 	tag := hex.EncodeToString(h.Sum(nil))
@@ -126,6 +136,33 @@ func (s DirSource) Fetch(_ context.Context, etag string) (Fetched, error) {
 		return Fetched{}, ErrNotModified
 	}
 	return Fetched{ETag: tag, Dir: s.Path}, nil
+}
+
+// hashRegular hashes the regular file at p, refusing anything else and more
+// than max bytes. It opens without blocking (a file swapped for a FIFO after
+// the walk is refused, not waited on).
+func hashRegular(p string, max int64) ([]byte, int64, error) {
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, 0, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, 0, fmt.Errorf("%s: not a regular file", p)
+	}
+	h := sha256.New()
+	n, err := io.Copy(h, io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: %w", p, err)
+	}
+	if n > max {
+		return nil, 0, fmt.Errorf("%s: %w: more than %d bytes", p, ErrTooLarge, max)
+	}
+	return h.Sum(nil), n, nil
 }
 
 // HTTPSource polls a bundle URL with If-None-Match, as OPA does: 304 means

@@ -33,31 +33,26 @@ import (
 // keeps by default.
 const DefaultDecisionCacheEntries = 4096
 
-// maxCachedResultBytes: an answer whose findings exceed this (a placement over
-// thousands of sites) is not kept; the cache's memory stays bounded by about
-// entries × this, and in practice by entries × a few KiB.
-const maxCachedResultBytes = 256 << 10
+// The cache's memory is bounded by bytes as well as entries: answers of a
+// snapshot may hold cacheBudgetBytes in all (the least recently used go
+// first), and one answer at most maxCachedResultBytes. A placement over 1,000
+// sites answers about 500 KiB of findings, one over 10,000 sites a few MiB:
+// they are cached too (a cap of 256 KiB per answer left a 1,000-site cache
+// no faster than none), a few hundred of them at most.
+const (
+	cacheBudgetBytes     = 256 << 20
+	maxCachedResultBytes = 32 << 20
+)
 
 // warmEntries is how many of the most recent requests a new snapshot
 // evaluates before it is switched in.
 const warmEntries = 64
 
-// Option configures an Engine.
-type Option func(*Engine)
-
 // WithDecisionCache sets how many distinct answers each snapshot keeps; 0
 // or less turns the cache off.
 func WithDecisionCache(entries int) Option {
-	return func(e *Engine) {
-		e.cacheEntries, e.cacheOff = entries, entries <= 0
-	}
-}
-
-// Configure applies options to an engine that has not been activated yet
-// (the zero Engine, activated later with ActivateRecorded).
-func (e *Engine) Configure(opts ...Option) {
-	for _, o := range opts {
-		o(e)
+	return func(o *options) {
+		o.cacheEntries, o.cacheOff = entries, entries <= 0
 	}
 }
 
@@ -110,6 +105,7 @@ type cachedEval struct {
 	kind  string
 	input ast.Value
 	at    time.Time
+	bytes int64 // what it holds, as counted in snapshot.cacheBytes
 }
 
 // memoisable reports whether a policy's answers may be memoised by date, and
@@ -182,10 +178,30 @@ func (s *snapshot) eval(ctx context.Context, kind string, q rego.PreparedEvalQue
 	if err != nil {
 		return nil, err
 	}
-	if res.size() <= maxCachedResultBytes {
-		s.cache.Add(key, &cachedEval{res: res, kind: kind, input: input, at: at})
-	}
+	s.remember(key, &cachedEval{res: res, kind: kind, input: input, at: at})
 	return res, nil
+}
+
+// remember adds an answer to the cache unless it is over
+// maxCachedResultBytes, then evicts the least recently used answers until
+// the cache holds at most cacheBudgetBytes.
+func (s *snapshot) remember(key string, c *cachedEval) {
+	// The key and the input it was made from are about the same size.
+	c.bytes = int64(c.res.size() + 2*len(key))
+	if c.bytes > maxCachedResultBytes {
+		return
+	}
+	if found, _ := s.cache.ContainsOrAdd(key, c); found {
+		return // another request added it first
+	}
+	if s.cacheBytes.Add(c.bytes) <= cacheBudgetBytes {
+		return
+	}
+	for s.cacheBytes.Load() > cacheBudgetBytes {
+		if _, _, ok := s.cache.RemoveOldest(); !ok {
+			return
+		}
+	}
 }
 
 // size approximates the memory an answer holds.
@@ -199,6 +215,18 @@ func (r *evalResult) size() int {
 	for _, x := range r.exemptions {
 		n += 128 + len(x.Exemption) + len(x.Rule) + len(x.Site) + len(x.Dataset) + len(x.Category) + len(x.Reason) + len(x.Expires) + len(x.Waived)
 	}
+	for _, g := range r.regimes {
+		n += 64 + len(g.Regime) + len(g.Name)
+		if g.Period != nil {
+			n += 96 + len(g.Period.ID) + len(g.Period.Name) + len(g.Period.Status) + len(g.Period.Source) + len(g.Period.ValidFrom) + len(g.Period.ValidUntil)
+		}
+		for _, d := range g.Datasets {
+			n += 48 + len(d.Dataset) + len(d.Why)
+		}
+		for _, x := range g.Grounds {
+			n += 64 + len(x.Site) + len(x.Dataset) + len(x.Ground)
+		}
+	}
 	return n
 }
 
@@ -207,7 +235,7 @@ func (s *snapshot) newCache(entries int, hits, misses *atomic.Uint64) error {
 	if entries == 0 || !s.policy.memo {
 		return nil
 	}
-	c, err := lru.New[string, *cachedEval](entries)
+	c, err := lru.NewWithEvict(entries, func(_ string, c *cachedEval) { s.cacheBytes.Add(-c.bytes) })
 	if err != nil {
 		return err
 	}
@@ -240,8 +268,8 @@ func (s *snapshot) warm(ctx context.Context, old *snapshot) {
 			q = s.transfer
 		}
 		res, err := evalQuery(ctx, q, c.input, c.at)
-		if err == nil && res.size() <= maxCachedResultBytes {
-			s.cache.Add(keys[i], &cachedEval{res: res, kind: c.kind, input: c.input, at: c.at})
+		if err == nil {
+			s.remember(keys[i], &cachedEval{res: res, kind: c.kind, input: c.input, at: c.at})
 		}
 	}
 }

@@ -1,13 +1,12 @@
 package engine
 
 import (
-	"bytes"
+	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,6 +33,7 @@ type ValidationError struct {
 	Problems []FieldError
 }
 
+// Error names the first problem and how many there are.
 func (e *ValidationError) Error() string {
 	if len(e.Problems) == 1 {
 		return fmt.Sprintf("invalid request: %s: %s", e.Problems[0].Path, e.Problems[0].Message)
@@ -47,6 +47,7 @@ var ErrPolicy = errors.New("policy evaluation failed")
 
 // Engine evaluates requests against the active policy and inventory. Both are
 // swapped together and atomically: a request sees one snapshot from start to end.
+// Build one with New; its options are fixed from then on.
 type Engine struct {
 	state      atomic.Pointer[snapshot]
 	activateMu sync.Mutex // one activation at a time (readers never wait)
@@ -56,26 +57,48 @@ type Engine struct {
 	hits, misses atomic.Uint64
 }
 
+// Option configures an Engine built by New.
+type Option func(*options)
+
+// options are what New is told; only New reads them.
+type options struct {
+	cacheEntries int
+	cacheOff     bool
+	record       func(*Policy, *Inventory) error
+}
+
+// WithActivationRecord has New record its first activation as
+// ActivateRecorded records the later ones: record is called once the policy
+// and inventory are prepared, and if it fails, New fails and no engine is
+// made. The audit log thus names every bundle an engine enforced, the first
+// included.
+func WithActivationRecord(record func(p *Policy, inv *Inventory) error) Option {
+	return func(o *options) { o.record = record }
+}
+
 // snapshot pairs one policy with one inventory, with the queries prepared on them.
 type snapshot struct {
 	policy    *Policy
 	inventory *Inventory
 	placement rego.PreparedEvalQuery
 	transfer  rego.PreparedEvalQuery
-	datasets  map[string]*ast.Term // inventory datasets as Rego values, converted once
 
 	// cache memoises answers (cache.go); nil when off or the policy may not
 	// be memoised. hits and misses are the engine's counters.
 	cache        *lru.Cache[string, *cachedEval]
+	cacheBytes   atomic.Int64 // what the cached answers hold (cache.go)
 	hits, misses *atomic.Uint64
 }
 
 // New prepares an engine on a policy and an inventory. The decision cache is
 // on (DefaultDecisionCacheEntries) unless an option says otherwise.
 func New(ctx context.Context, p *Policy, inv *Inventory, opts ...Option) (*Engine, error) {
-	e := &Engine{}
-	e.Configure(opts...)
-	if err := e.Activate(ctx, p, inv); err != nil {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	e := &Engine{cacheEntries: o.cacheEntries, cacheOff: o.cacheOff}
+	if err := e.ActivateRecorded(ctx, p, inv, o.record); err != nil {
 		return nil, err
 	}
 	return e, nil
@@ -133,13 +156,11 @@ func (e *Engine) Inventory() *Inventory { return e.state.Load().inventory }
 
 func prepare(ctx context.Context, p *Policy, inv *Inventory) (*snapshot, error) {
 	data := make(map[string]any, len(p.Data())+1)
-	for k, v := range p.Data() {
-		data[k] = v
-	}
+	maps.Copy(data, p.Data())
 	data["inventory"] = inv.RegoData()
 	store := inmem.NewFromObjectWithOpts(data, inmem.OptRoundTripOnWrite(false), inmem.OptReturnASTValuesOnRead(true))
 
-	s := &snapshot{policy: p, inventory: inv, datasets: make(map[string]*ast.Term, len(inv.Datasets))}
+	s := &snapshot{policy: p, inventory: inv}
 	var err error
 	for _, q := range []struct {
 		query string
@@ -154,64 +175,76 @@ func prepare(ctx context.Context, p *Policy, inv *Inventory) (*snapshot, error) 
 			return nil, fmt.Errorf("prepare %s: %w", q.query, err)
 		}
 	}
-	for id, ds := range inv.Datasets {
-		v, err := regoValue(ds)
-		if err != nil {
-			return nil, fmt.Errorf("convert dataset %s: %w", id, err)
-		}
-		s.datasets[id] = ast.NewTerm(v)
-	}
 	return s, nil
-}
-
-// regoValue converts a typed value to a Rego value through its JSON form, so the
-// field names are the snake_case JSON names.
-func regoValue(v any) (ast.Value, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	return ast.ValueFromReader(bytes.NewReader(b))
 }
 
 // Placement decides at which candidate sites a dataset may be stored, or a
 // workload may run.
 func (e *Engine) Placement(ctx context.Context, req *PlacementRequest) (*Decision, error) {
 	s := e.state.Load()
-	in, err := s.placementInput(req)
+	in, err := PlacementInput(s.inventory, s.policy.floor, req)
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.eval(ctx, KindPlacement, s.placement, in.value, in.at)
+	return s.decide(ctx, in)
+}
+
+// Transfer decides whether a dataset may move from one site to another.
+func (e *Engine) Transfer(ctx context.Context, req *TransferRequest) (*Decision, error) {
+	s := e.state.Load()
+	in, err := TransferInput(s.inventory, s.policy.floor, req)
 	if err != nil {
 		return nil, err
 	}
-	sites, err := placementSites(res, in.candidates)
+	return s.decide(ctx, in)
+}
+
+// decide evaluates an input on the snapshot (from its cache when it can) and
+// makes the decision.
+func (s *snapshot) decide(ctx context.Context, in *Input) (*Decision, error) {
+	q := s.placement
+	if in.Kind == KindTransfer {
+		q = s.transfer
+	}
+	res, err := s.eval(ctx, in.Kind, q, in.value, in.At)
 	if err != nil {
 		return nil, err
 	}
-	d := newDecision(KindPlacement, s, in.at)
-	d.Sites = sites
-	d.Exemptions = slices.Clone(res.exemptions) // res may be shared (cache.go)
-	for _, sd := range sites {
-		if sd.Allowed {
-			d.Allowed = true
-			break
-		}
+	d := newDecision(in.Kind, s, in.At)
+	d.Tenants = in.Tenants
+	if err := verdict(d, in, res); err != nil {
+		return nil, err
 	}
 	return d, nil
+}
+
+// verdict fills a decision from the policy's findings on its input: a
+// placement's candidates, ranked, allowed when one is; a transfer permitted
+// when nothing refuses it.
+func verdict(d *Decision, in *Input, res *evalResult) error {
+	if in.Kind == KindTransfer {
+		transferVerdict(d, res)
+		return nil
+	}
+	sites, err := placementSites(res, in.Candidates)
+	if err != nil {
+		return err
+	}
+	d.Sites = sites
+	d.Exemptions = slices.Clone(res.exemptions) // res may be shared (cache.go)
+	d.Regimes = res.regimes                     // shared with the cache: read-only from here on
+	d.Allowed = slices.ContainsFunc(sites, func(sd SiteDecision) bool { return sd.Allowed })
+	return nil
 }
 
 // placementSites attributes a placement's findings to its candidates and ranks
 // them.
 func placementSites(res *evalResult, candidates []string) ([]SiteDecision, error) {
 	bySite := make(map[string]*SiteDecision, len(candidates))
-	order := make(map[string]int, len(candidates))
 	sites := make([]SiteDecision, len(candidates))
 	for i, c := range candidates {
 		sites[i] = SiteDecision{Site: c, Allowed: true, Obligations: []Obligation{}}
 		bySite[c] = &sites[i]
-		order[c] = i
 	}
 	// A finding that names no candidate cannot be attributed: dropping it would
 	// leave a site allowed that the policy meant to refuse, so the request fails.
@@ -242,7 +275,7 @@ func placementSites(res *evalResult, candidates []string) ([]SiteDecision, error
 			sd.Exemptions = append(sd.Exemptions, e)
 		}
 	}
-	rankSites(sites, order)
+	rankSites(sites)
 	return sites, nil
 }
 
@@ -251,104 +284,37 @@ func placementSites(res *evalResult, candidates []string) ([]SiteDecision, error
 // `opa eval` or `opa run --server` to reproduce a decision outside Sovereign.
 func (e *Engine) PolicyInput(req any) ([]byte, error) {
 	s := e.state.Load()
-	var in *policyInput
+	var in *Input
 	var err error
 	switch r := req.(type) {
 	case *PlacementRequest:
-		in, err = s.placementInput(r)
+		in, err = PlacementInput(s.inventory, s.policy.floor, r)
 	case *TransferRequest:
-		in, err = s.transferInput(r)
+		in, err = TransferInput(s.inventory, s.policy.floor, r)
 	default:
 		return nil, fmt.Errorf("policy input: unsupported request %T", req)
 	}
 	if err != nil {
 		return nil, err
 	}
-	return []byte(in.value.String()), nil
-}
-
-// policyInput is a validated request turned into the policy's input.
-type policyInput struct {
-	value      ast.Value
-	at         time.Time
-	candidates []string
-}
-
-func (s *snapshot) placementInput(req *PlacementRequest) (*policyInput, error) {
-	var problems []FieldError
-	problems = append(problems, ValidateStruct(req, "")...)
-	at, p := decisionTime(req.At)
-	problems = append(problems, p...)
-
-	datasets, workload, p := s.resolvePlacementSubject(req)
-	problems = append(problems, p...)
-
-	candidates := req.Candidates
-	if candidates == nil {
-		candidates = s.inventory.SiteIDs
-	}
-	seen := make(map[string]bool, len(candidates))
-	for i, c := range candidates {
-		switch {
-		case c == "":
-			// reported by ValidateStruct
-		case seen[c]:
-			problems = append(problems, FieldError{Path: fmt.Sprintf("candidates[%d]", i), Message: fmt.Sprintf("site %q is listed twice", c)})
-		case !s.inventory.hasSite(c):
-			problems = append(problems, FieldError{Path: fmt.Sprintf("candidates[%d]", i), Message: fmt.Sprintf("unknown site %q", c)})
-		}
-		seen[c] = true
-	}
-	if len(problems) > 0 {
-		return nil, &ValidationError{Problems: problems}
-	}
-
-	cands := make([]*ast.Term, len(candidates))
-	for i, c := range candidates {
-		cands[i] = ast.StringTerm(c)
-	}
-	items := [][2]*ast.Term{
-		ast.Item(ast.StringTerm("kind"), ast.StringTerm(KindPlacement)),
-		ast.Item(ast.StringTerm("operation"), ast.StringTerm(req.Operation)),
-		ast.Item(ast.StringTerm("time"), ast.StringTerm(at.Format(time.RFC3339Nano))),
-		ast.Item(ast.StringTerm("datasets"), ast.ArrayTerm(datasets...)),
-		ast.Item(ast.StringTerm("candidates"), ast.ArrayTerm(cands...)),
-	}
-	if workload != nil {
-		items = append(items, ast.Item(ast.StringTerm("workload"), workload))
-	}
-	return &policyInput{value: ast.NewObject(items...), at: at, candidates: candidates}, nil
+	return []byte(in.String()), nil
 }
 
 // rankSites puts allowed sites first, then those with fewer obligations, and
-// otherwise keeps the candidates' order.
-func rankSites(sites []SiteDecision, order map[string]int) {
-	sort.SliceStable(sites, func(i, j int) bool {
-		a, b := sites[i], sites[j]
-		if a.Allowed != b.Allowed {
-			return a.Allowed
+// otherwise keeps the candidates' order (the sort is stable).
+func rankSites(sites []SiteDecision) {
+	slices.SortStableFunc(sites, func(a, b SiteDecision) int {
+		switch {
+		case a.Allowed != b.Allowed:
+			if a.Allowed {
+				return -1
+			}
+			return 1
+		case a.Allowed:
+			return cmp.Compare(len(a.Obligations), len(b.Obligations))
 		}
-		if a.Allowed && len(a.Obligations) != len(b.Obligations) {
-			return len(a.Obligations) < len(b.Obligations)
-		}
-		return order[a.Site] < order[b.Site]
+		return 0
 	})
-}
-
-// Transfer decides whether a dataset may move from one site to another.
-func (e *Engine) Transfer(ctx context.Context, req *TransferRequest) (*Decision, error) {
-	s := e.state.Load()
-	in, err := s.transferInput(req)
-	if err != nil {
-		return nil, err
-	}
-	res, err := s.eval(ctx, KindTransfer, s.transfer, in.value, in.at)
-	if err != nil {
-		return nil, err
-	}
-	d := newDecision(KindTransfer, s, in.at)
-	transferVerdict(d, res)
-	return d, nil
 }
 
 // transferVerdict fills a transfer decision from the policy's findings.
@@ -363,50 +329,8 @@ func transferVerdict(d *Decision, res *evalResult) {
 		d.Warnings = append(d.Warnings, w.Violation)
 	}
 	d.Exemptions = slices.Clone(res.exemptions) // res may be shared (cache.go)
+	d.Regimes = res.regimes                     // shared with the cache: read-only from here on
 	d.Allowed = len(d.Violations) == 0
-}
-
-func (s *snapshot) transferInput(req *TransferRequest) (*policyInput, error) {
-	var problems []FieldError
-	problems = append(problems, ValidateStruct(req, "")...)
-	at, p := decisionTime(req.At)
-	problems = append(problems, p...)
-	var dataset *ast.Term
-	if req.Dataset != nil {
-		dataset, p = s.resolveDataset(req.Dataset, "dataset")
-		problems = append(problems, p...)
-	}
-	for _, f := range []struct{ path, id string }{{"from", req.From}, {"to", req.To}} {
-		if f.id != "" && !s.inventory.hasSite(f.id) {
-			problems = append(problems, FieldError{Path: f.path, Message: fmt.Sprintf("unknown site %q", f.id)})
-		}
-	}
-	if req.From != "" && req.From == req.To {
-		problems = append(problems, FieldError{Path: "to", Message: "must differ from \"from\""})
-	}
-	if len(problems) > 0 {
-		return nil, &ValidationError{Problems: problems}
-	}
-
-	items := [][2]*ast.Term{
-		ast.Item(ast.StringTerm("kind"), ast.StringTerm(KindTransfer)),
-		ast.Item(ast.StringTerm("time"), ast.StringTerm(at.Format(time.RFC3339Nano))),
-		ast.Item(ast.StringTerm("datasets"), ast.ArrayTerm(dataset)),
-		ast.Item(ast.StringTerm("from"), ast.StringTerm(req.From)),
-		ast.Item(ast.StringTerm("to"), ast.StringTerm(req.To)),
-		ast.Item(ast.StringTerm("type"), ast.StringTerm(req.Type)),
-	}
-	if req.Frequency != "" {
-		items = append(items, ast.Item(ast.StringTerm("frequency"), ast.StringTerm(req.Frequency)))
-	}
-	if req.Mechanism != nil {
-		mv, err := regoValue(req.Mechanism)
-		if err != nil {
-			return nil, fmt.Errorf("convert mechanism: %w", err)
-		}
-		items = append(items, ast.Item(ast.StringTerm("mechanism"), ast.NewTerm(mv)))
-	}
-	return &policyInput{value: ast.NewObject(items...), at: at}, nil
 }
 
 func newDecision(kind string, s *snapshot, at time.Time) *Decision {
@@ -427,94 +351,6 @@ func newDecision(kind string, s *snapshot, at time.Time) *Decision {
 	}
 }
 
-// decisionTime is the request's `at`, or now.
-func decisionTime(at string) (time.Time, []FieldError) {
-	if at == "" {
-		return time.Now().UTC(), nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, at)
-	if err != nil {
-		return time.Time{}, []FieldError{{Path: "at", Message: fmt.Sprintf("must be an RFC 3339 time, got %q", at)}}
-	}
-	return t.UTC(), nil
-}
-
-func (s *snapshot) resolvePlacementSubject(req *PlacementRequest) (datasets []*ast.Term, workload *ast.Term, problems []FieldError) {
-	switch {
-	case req.Dataset != nil && req.Workload != nil:
-		return nil, nil, []FieldError{{Path: "workload", Message: "give either dataset or workload, not both"}}
-	case req.Dataset != nil:
-		t, p := s.resolveDataset(req.Dataset, "dataset")
-		if t == nil {
-			return nil, nil, p
-		}
-		return []*ast.Term{t}, nil, p
-	case req.Workload != nil:
-		return s.resolveWorkload(req.Workload)
-	default:
-		return nil, nil, []FieldError{{Path: "dataset", Message: "is required (or give workload)"}}
-	}
-}
-
-func (s *snapshot) resolveDataset(ref *DatasetRef, path string) (*ast.Term, []FieldError) {
-	if ref.Inline != nil {
-		if p := ValidateStruct(ref.Inline, path); len(p) > 0 {
-			return nil, p
-		}
-		// An inline dataset may not pose as an inventory one with weaker
-		// attributes: the decision would name the inventory id.
-		if _, known := s.datasets[ref.Inline.ID]; known {
-			return nil, []FieldError{{Path: path + ".id", Message: fmt.Sprintf("%q is an inventory dataset: name it by id, or give the inline dataset another id", ref.Inline.ID)}}
-		}
-		v, err := regoValue(ref.Inline)
-		if err != nil {
-			return nil, []FieldError{{Path: path, Message: err.Error()}}
-		}
-		return ast.NewTerm(v), nil
-	}
-	if ref.ID == "" {
-		return nil, []FieldError{{Path: path, Message: "is required"}}
-	}
-	t, ok := s.datasets[ref.ID]
-	if !ok {
-		return nil, []FieldError{{Path: path, Message: fmt.Sprintf("unknown dataset %q", ref.ID)}}
-	}
-	return t, nil
-}
-
-func (s *snapshot) resolveWorkload(ref *WorkloadRef) ([]*ast.Term, *ast.Term, []FieldError) {
-	w := ref.Inline
-	if w != nil {
-		if p := ValidateStruct(w, "workload"); len(p) > 0 {
-			return nil, nil, p
-		}
-	} else {
-		found, ok := s.inventory.Workloads[ref.ID]
-		if !ok {
-			return nil, nil, []FieldError{{Path: "workload", Message: fmt.Sprintf("unknown workload %q", ref.ID)}}
-		}
-		w = &found
-	}
-	var problems []FieldError
-	var datasets []*ast.Term
-	for i, id := range w.Datasets {
-		t, ok := s.datasets[id]
-		if !ok {
-			problems = append(problems, FieldError{Path: fmt.Sprintf("workload.datasets[%d]", i), Message: fmt.Sprintf("unknown dataset %q", id)})
-			continue
-		}
-		datasets = append(datasets, t)
-	}
-	wv, err := regoValue(w)
-	if err != nil {
-		problems = append(problems, FieldError{Path: "workload", Message: err.Error()})
-	}
-	if len(problems) > 0 {
-		return nil, nil, problems
-	}
-	return datasets, ast.NewTerm(wv), nil
-}
-
 // finding is one result element of the policy: a violation or obligation, with
 // the site it concerns for a placement.
 type finding struct {
@@ -527,6 +363,7 @@ type evalResult struct {
 	obligations []finding
 	warnings    []finding
 	exemptions  []AppliedExemption
+	regimes     []RegimeNote
 }
 
 // evalQuery evaluates a prepared decision query and checks the answer's shape
@@ -565,6 +402,11 @@ func evalQuery(ctx context.Context, q rego.PreparedEvalQuery, input ast.Value, a
 	}
 	if raw, ok := obj["exemptions"]; ok {
 		if res.exemptions, err = appliedExemptions(raw); err != nil {
+			return nil, err
+		}
+	}
+	if raw, ok := obj["regimes"]; ok {
+		if res.regimes, err = regimeNotes(raw); err != nil {
 			return nil, err
 		}
 	}
@@ -613,6 +455,115 @@ func findings(obj map[string]any, key string) ([]finding, error) {
 			return nil, fmt.Errorf("%w: decision.%s[%d] lacks a rule, message or citation", ErrPolicy, key, i)
 		}
 		out = append(out, f)
+	}
+	return out, nil
+}
+
+// regimeNotes reads the policy's regimes list (docs/policy-contract.md, "The
+// regimes list"), refusing one of the wrong shape as a policy error: a regime
+// without a key, a dataset entry without its id, applies flag or reason, a
+// ground without site, dataset and text. Extra keys are the policy's own.
+func regimeNotes(raw any) ([]RegimeNote, error) {
+	list, ok := raw.([]any)
+	if !ok {
+		return nil, fmt.Errorf("%w: decision.regimes is %T, want an array or set", ErrPolicy, raw)
+	}
+	objects := func(path string, raw any) ([]map[string]any, error) {
+		if raw == nil {
+			return nil, nil
+		}
+		l, ok := raw.([]any)
+		if !ok {
+			return nil, fmt.Errorf("%w: %s is %T, want an array or set", ErrPolicy, path, raw)
+		}
+		out := make([]map[string]any, len(l))
+		for i, el := range l {
+			if out[i], ok = el.(map[string]any); !ok {
+				return nil, fmt.Errorf("%w: %s[%d] is not an object", ErrPolicy, path, i)
+			}
+		}
+		return out, nil
+	}
+	// str reads an optional string; null reads as absent.
+	str := func(path string, m map[string]any, k string, required bool) (string, error) {
+		v, ok := m[k]
+		if !ok || v == nil {
+			if required {
+				return "", fmt.Errorf("%w: %s has no %q", ErrPolicy, path, k)
+			}
+			return "", nil
+		}
+		s, ok := v.(string)
+		if !ok || (required && s == "") {
+			return "", fmt.Errorf("%w: %s.%s is not a non-empty string", ErrPolicy, path, k)
+		}
+		return s, nil
+	}
+	out := make([]RegimeNote, 0, len(list))
+	for i, el := range list {
+		path := fmt.Sprintf("decision.regimes[%d]", i)
+		m, ok := el.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("%w: %s is not an object", ErrPolicy, path)
+		}
+		var n RegimeNote
+		var err error
+		if n.Regime, err = str(path, m, "regime", true); err != nil {
+			return nil, err
+		}
+		if n.Name, err = str(path, m, "name", false); err != nil {
+			return nil, err
+		}
+		if p, ok := m["period"].(map[string]any); ok {
+			pp := path + ".period"
+			n.Period = &RegimePeriod{}
+			for k, dst := range map[string]*string{"id": &n.Period.ID, "name": &n.Period.Name, "source": &n.Period.Source,
+				"valid_from": &n.Period.ValidFrom, "valid_until": &n.Period.ValidUntil} {
+				if *dst, err = str(pp, p, k, false); err != nil {
+					return nil, err
+				}
+			}
+			if n.Period.Status, err = str(pp, p, "status", true); err != nil {
+				return nil, err
+			}
+		} else if p, ok := m["period"]; ok && p != nil {
+			return nil, fmt.Errorf("%w: %s.period is %T, want an object", ErrPolicy, path, p)
+		}
+		ds, err := objects(path+".datasets", m["datasets"])
+		if err != nil {
+			return nil, err
+		}
+		n.Datasets = make([]RegimeDataset, len(ds))
+		for j, d := range ds {
+			dp := fmt.Sprintf("%s.datasets[%d]", path, j)
+			applies, ok := d["applies"].(bool)
+			if !ok {
+				return nil, fmt.Errorf("%w: %s.applies is not a boolean", ErrPolicy, dp)
+			}
+			n.Datasets[j].Applies = applies
+			if n.Datasets[j].Dataset, err = str(dp, d, "dataset", true); err != nil {
+				return nil, err
+			}
+			if n.Datasets[j].Why, err = str(dp, d, "why", true); err != nil {
+				return nil, err
+			}
+		}
+		gs, err := objects(path+".grounds", m["grounds"])
+		if err != nil {
+			return nil, err
+		}
+		if len(gs) > 0 {
+			n.Grounds = make([]RegimeGround, len(gs))
+		}
+		for j, g := range gs {
+			gp := fmt.Sprintf("%s.grounds[%d]", path, j)
+			for k, dst := range map[string]*string{"site": &n.Grounds[j].Site, "dataset": &n.Grounds[j].Dataset, "ground": &n.Grounds[j].Ground} {
+				if *dst, err = str(gp, g, k, true); err != nil {
+					return nil, err
+				}
+			}
+		}
+		out = append(out, n)
 	}
 	return out, nil
 }

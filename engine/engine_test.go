@@ -19,6 +19,8 @@ import (
 
 	"github.com/sovereign-engine/sovereign/engine"
 	"github.com/sovereign-engine/sovereign/policies"
+
+	"github.com/sovereign-engine/sovereign/internal/testenv"
 )
 
 const demoInventory = "../testdata/inventory/demo"
@@ -348,9 +350,8 @@ func TestOPACLIParity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(opa); err != nil {
-		t.Skip("bin/opa not built (make opa); make test builds it")
-	}
+	_, err = os.Stat(opa)
+	testenv.Need(t, err == nil, "bin/opa (make opa; make test builds it)")
 	e := demoEngine(t)
 	dir := t.TempDir()
 	data, err := json.Marshal(map[string]any{"inventory": e.Inventory().RegoData()})
@@ -632,5 +633,39 @@ func TestConcurrentActivationsDoNotLoseUpdates(t *testing.T) {
 		if e.Policy().Revision != "second" || e.Inventory().Revision != inv2.Revision {
 			t.Fatalf("run %d: an activation was lost: policy %q, inventory %s", i, e.Policy().Revision, e.Inventory().Revision)
 		}
+	}
+}
+
+// TestNewRecordsItsActivation: an engine's first activation is recorded as
+// the later ones are: after preparing, before the engine exists, and a record
+// that fails means no engine.
+func TestNewRecordsItsActivation(t *testing.T) {
+	p, err := engine.LoadPolicyFS(policies.Bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := engine.LoadInventory(demoInventory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recorded []string
+	record := func(p *engine.Policy, inv *engine.Inventory) error {
+		recorded = append(recorded, p.Digest+" "+inv.Revision)
+		return nil
+	}
+	e, err := engine.New(context.Background(), p, inv, engine.WithDecisionCache(0), engine.WithActivationRecord(record))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recorded) != 1 || recorded[0] != p.Digest+" "+inv.Revision {
+		t.Errorf("recorded %q, want the one activation", recorded)
+	}
+	if st := e.CacheStats(); st.Enabled || st.Capacity != 0 {
+		t.Errorf("WithDecisionCache(0) beside it not applied: %+v", st)
+	}
+	refused := errors.New("log unavailable")
+	e, err = engine.New(context.Background(), p, inv, engine.WithActivationRecord(func(*engine.Policy, *engine.Inventory) error { return refused }))
+	if !errors.Is(err, refused) || e != nil {
+		t.Fatalf("want no engine and the record's error, got %v, %v", e, err)
 	}
 }

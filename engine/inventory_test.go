@@ -49,49 +49,50 @@ func TestLoadInventoryRefused(t *testing.T) {
 		want []string
 	}{
 		{"bad-lowercase-country", []string{
-			`sites.yaml:sites[2].country: must be an ISO 3166-1 alpha-2 country code in upper case, got "de" (did you mean "DE"?)`,
-			`sites.yaml:sites[2].operator.parent_countries[1]: must be an ISO 3166-1 alpha-2 country code in upper case, got "uk" (the United Kingdom is "GB")`,
+			`sites.yaml:12:14: sites[2].country: must be an ISO 3166-1 alpha-2 country code in upper case, got "de" (did you mean "DE"?)`,
+			`sites.yaml:13:72: sites[2].operator.parent_countries[1]: must be an ISO 3166-1 alpha-2 country code in upper case, got "uk" (the United Kingdom is "GB")`,
 		}},
 		{"bad-kind", []string{
-			`sites.yaml:sites[0].kind: must be one of: cloud-region on-prem edge, got "region"`,
+			`sites.yaml:3:11: sites[0].kind: must be one of: cloud-region on-prem edge, got "region"`,
 		}},
 		{"bad-duplicate-id", []string{
-			`b.yaml:sites[1].id: duplicate site id "fra-1", first defined at a.yaml:sites[0]`,
-			`b.yaml:datasets[0].id: duplicate dataset id "logs", first defined at a.yaml:datasets[0]`,
+			`b.yaml:6:5: sites[1].id: duplicate site id "fra-1", first defined at a.yaml:2`,
+			`b.yaml:11:5: datasets[0].id: duplicate dataset id "logs", first defined at a.yaml:7`,
 		}},
 		{"bad-unknown-field", []string{
-			`sites.yaml:sites[0].operator.parent_country: unknown field "parent_country" (line 8)`,
-			`sites.yaml:sites[1].jurisdiction: unknown field "jurisdiction" (line 13)`,
+			`sites.yaml:8:7: sites[0].operator.parent_country: unknown field "parent_country": expected country, name, parent_countries`,
+			`sites.yaml:13:5: sites[1].jurisdiction: unknown field "jurisdiction"`,
 		}},
 		{"bad-malformed-yaml", []string{
-			`sites.yaml:5:3: malformed YAML: value is not allowed in this context`,
+			`sites.yaml:1: malformed YAML: did not find expected '-' indicator`,
 		}},
 		{"bad-unknown-dataset", []string{
-			`inventory.yaml:workloads[0].datasets[1]: unknown dataset "invoices"`,
+			`inventory.yaml:11:33: workloads[0].datasets[1]: unknown dataset "invoices"`,
 		}},
 		{"bad-cross-tenant-workload", []string{
-			`inventory.yaml:workloads[0].datasets[1]: dataset "patients" belongs to tenant "klinikum", not to the workload's tenant "acme"`,
+			`inventory.yaml:12:33: workloads[0].datasets[1]: dataset "patients" belongs to tenant "klinikum", not to the workload's tenant "acme"`,
 		}},
 		{"bad-date-format", []string{
-			`sites.yaml:sites[0].certifications[0].valid_until: must be a date in the form YYYY-MM-DD, got "30/06/2027"`,
+			`sites.yaml:7:49: sites[0].certifications[0].valid_until: must be a date in the form YYYY-MM-DD, got "30/06/2027"`,
 		}},
 		{"bad-type", []string{
-			`sites.yaml:sites[0].personnel_countries: must be a list, got a string (line 6)`,
-			`sites.yaml:datasets[0].subject_count: must be an integer, got "lots" (line 10)`,
+			`sites.yaml:6:26: sites[0].personnel_countries: must be a list, got "DE"`,
+			`sites.yaml:10:20: datasets[0].subject_count: must be a whole number, got "lots"`,
+			`sites.yaml:11:27: datasets[0].encryption.at_rest: must be true or false, got "yes"`,
 		}},
 		{"bad-multiple", []string{
 			// files in name order: datasets.yaml before sites.yaml
-			`datasets.yaml:datasets[0].classification: must be one of: public internal confidential restricted sovereign, got "secret"`,
-			`datasets.yaml:datasets[0].subject_jurisdictions[1]: must be an ISO 3166-1 alpha-2 country code in upper case or a jurisdiction group name such as EU or EEA, got "de" (did you mean "DE"?)`,
-			`datasets.yaml:datasets[0].subject_jurisdictions[2]: must be an ISO 3166-1 alpha-2 country code in upper case or a jurisdiction group name such as EU or EEA, got "UK" (the United Kingdom is "GB")`,
-			`datasets.yaml:datasets[0].subject_count: must not be negative, got -1`,
-			`datasets.yaml:datasets[0].encryption.key_holder: must be one of: customer provider in-country-hsm, got "me"`,
-			`sites.yaml:sites[0].id: must be a DNS label: at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit, got "FRA_1"`,
-			`sites.yaml:sites[0].kind: must be one of: cloud-region on-prem edge, got "cloud"`,
-			`sites.yaml:sites[0].country: must be an ISO 3166-1 alpha-2 country code in upper case, got "Germany"`,
-			`sites.yaml:sites[0].subdivision: must be an ISO 3166-2 subdivision code such as DE-HE, got "de-he" (did you mean "DE-HE"?)`,
-			`sites.yaml:sites[0].operator.name: is required`,
-			`sites.yaml:sites[0].key_custody: must be one of: customer provider in-country-hsm, got "customer-managed"`,
+			`datasets.yaml:3:21: datasets[0].classification: must be one of: public internal confidential restricted sovereign, got "secret"`,
+			`datasets.yaml:4:33: datasets[0].subject_jurisdictions[1]: must be an ISO 3166-1 alpha-2 country code in upper case or a jurisdiction group name such as EU or EEA, got "de" (did you mean "DE"?)`,
+			`datasets.yaml:4:37: datasets[0].subject_jurisdictions[2]: must be an ISO 3166-1 alpha-2 country code in upper case or a jurisdiction group name such as EU or EEA, got "UK" (the United Kingdom is "GB")`,
+			`datasets.yaml:5:20: datasets[0].subject_count: must not be negative, got -1`,
+			`datasets.yaml:6:30: datasets[0].encryption.key_holder: must be one of: customer provider in-country-hsm, got "me"`,
+			`sites.yaml:2:9: sites[0].id: must be a DNS label: at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit, got "FRA_1"`,
+			`sites.yaml:3:11: sites[0].kind: must be one of: cloud-region on-prem edge, got "cloud"`,
+			`sites.yaml:4:14: sites[0].country: must be an ISO 3166-1 alpha-2 country code in upper case, got "Germany"`,
+			`sites.yaml:5:18: sites[0].subdivision: must be an ISO 3166-2 subdivision code such as DE-HE, got "de-he" (did you mean "DE-HE"?)`,
+			`sites.yaml:6:15: sites[0].operator.name: is required`,
+			`sites.yaml:7:18: sites[0].key_custody: must be one of: customer provider in-country-hsm, got "customer-managed"`,
 		}},
 		{"bad-no-sites", []string{
 			inventoryDir("bad-no-sites") + `: no sites defined: an inventory needs at least one site`,
@@ -120,52 +121,52 @@ func TestLoadInventoryDecoding(t *testing.T) {
 			content: "sites:\n  - id: fra-1\n    kind: edge\n    region: 1.10\n    provider: 0123\n    country: DE\n" +
 				"    operator: {name: 42, country: DE}\n    labels: {tier: 1, public: true}\n",
 			want: []string{
-				`s.yaml:sites[0].region: must be a string, got a number 1.10: quote it if "1.10" is meant (line 4)`,
-				`s.yaml:sites[0].provider: must be a string, got a number 0123: quote it if "0123" is meant (line 5)`,
-				`s.yaml:sites[0].operator.name: must be a string, got a number 42: quote it if "42" is meant (line 7)`,
-				`s.yaml:sites[0].labels[tier]: must be a string, got a number 1: quote it if "1" is meant (line 8)`,
-				`s.yaml:sites[0].labels[public]: must be a string, got a boolean true: quote it if "true" is meant (line 8)`,
+				`s.yaml:4:13: sites[0].region: must be a string, got a number 1.10: quote it if "1.10" is meant`,
+				`s.yaml:5:15: sites[0].provider: must be a string, got a number 0123: quote it if "0123" is meant`,
+				`s.yaml:7:22: sites[0].operator.name: must be a string, got a number 42: quote it if "42" is meant`,
+				`s.yaml:8:20: sites[0].labels[tier]: must be a string, got a number 1: quote it if "1" is meant`,
+				`s.yaml:8:31: sites[0].labels[public]: must be a string, got a boolean true: quote it if "true" is meant`,
 			},
 		},
 		{
 			name: "a number where a string is expected is not validated twice", file: "s.yaml",
 			content: "sites:\n  - {id: fra-1, kind: edge, country: 49, operator: {name: X, country: DE}}\n",
-			want:    []string{`s.yaml:sites[0].country: must be a string, got a number 49: quote it if "49" is meant (line 2)`},
+			want:    []string{`s.yaml:2:38: sites[0].country: must be a string, got a number 49: quote it if "49" is meant`},
 		},
 		{
 			name: "YAML 1.1 booleans are not booleans", file: "d.yaml",
 			content: site + "datasets:\n  - {id: d, classification: public, encryption: {at_rest: yes}}\n",
-			want:    []string{`d.yaml:datasets[0].encryption.at_rest: must be true or false, got "yes" (line 4)`},
+			want:    []string{`d.yaml:4:59: datasets[0].encryption.at_rest: must be true or false, got "yes"`},
 		},
 		{
 			name: "unknown top-level key", file: "s.yaml",
 			content: site + "regions:\n  - eu\n",
-			want:    []string{`s.yaml:regions: unknown field "regions": expected sites, datasets, workloads or exemptions (line 3)`},
+			want:    []string{`s.yaml:3:1: regions: unknown field "regions": expected current, datasets, exemptions, sites, workloads`},
 		},
 		{
 			name: "a mapping where a list is expected", file: "s.yaml",
 			content: "sites: {id: fra-1}\n",
-			want:    []string{`s.yaml:sites: must be a list, got a mapping (line 1)`},
+			want:    []string{`s.yaml:1:8: sites: must be a list, got a mapping`},
 		},
 		{
 			name: "an empty entry", file: "s.yaml",
 			content: site + "datasets:\n  -\n",
-			want:    []string{`s.yaml:datasets[0]: must be a mapping, got null (line 4)`},
+			want:    []string{`s.yaml:4:4: datasets[0]: must be a mapping, got null`},
 		},
 		{
 			name: "duplicate key", file: "s.yaml",
 			content: "sites:\n  - id: fra-1\n    id: fra-2\n",
-			want:    []string{`s.yaml:3:5: malformed YAML: mapping key "id" already defined at [2:5]`},
+			want:    []string{`s.yaml:3:5: sites[0].id: duplicate key "id" (first at line 2)`},
 		},
 		{
 			name: "unknown field in JSON", file: "s.json",
 			content: `{"sites": [{"id": "fra-1", "kind": "edge", "country": "DE",` + "\n" + ` "operator": {"name": "X", "country": "DE", "parent": "US"}}]}`,
-			want:    []string{`s.json:sites[0].operator.parent: unknown field "parent" (line 2)`},
+			want:    []string{`s.json:2:45: sites[0].operator.parent: unknown field "parent": expected country, name, parent_countries`},
 		},
 		{
 			name: "two documents", file: "s.yaml",
 			content: site + "---\n" + site,
-			want:    []string{`s.yaml: holds 2 YAML documents: put one in each file`},
+			want:    []string{`s.yaml:3: holds 2 YAML documents: put one in each file`},
 		},
 		{
 			name: "empty file", file: "s.yaml",
@@ -175,7 +176,7 @@ func TestLoadInventoryDecoding(t *testing.T) {
 		{
 			name: "not a mapping", file: "s.yaml",
 			content: "- fra-1\n",
-			want:    []string{`s.yaml: must be a mapping with sites, datasets and/or workloads lists, got a list (line 1)`},
+			want:    []string{`s.yaml:1:1: must be a mapping, got a list`},
 		},
 	}
 	for _, tt := range tests {
@@ -420,8 +421,8 @@ func TestNewInventory(t *testing.T) {
 		))
 		want := []string{
 			`inventory:sites[1].country: must be an ISO 3166-1 alpha-2 country code in upper case, got "de" (did you mean "DE"?)`,
-			`inventory:sites[1].id: duplicate site id "fra-1", first defined at inventory:sites[0]`,
 			`inventory:workloads[0].datasets[2]: is required`,
+			`inventory:sites[1].id: duplicate site id "fra-1", first defined at inventory:sites[0]`,
 			`inventory:workloads[0].datasets[1]: unknown dataset "e"`,
 		}
 		if !slices.Equal(got, want) {

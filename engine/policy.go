@@ -20,6 +20,7 @@ type Policy struct {
 	Roots    []string
 	bundle   *bundle.Bundle
 	compiler *ast.Compiler
+	floor    *Floor // nil: the bundle names none
 	// memo: the policy's answers may be memoised by date (cache.go);
 	// memoWhy says why not otherwise.
 	memo    bool
@@ -28,6 +29,10 @@ type Policy struct {
 
 // Info returns the revision and digest recorded with every decision.
 func (p *Policy) Info() BundleInfo { return BundleInfo{Revision: p.Revision, Digest: p.Digest} }
+
+// Floor returns the earliest decision date the bundle models
+// (data.reference.modelled_from), or nil when it names none.
+func (p *Policy) Floor() *Floor { return p.floor }
 
 // Data returns the bundle's data document (data.json files), read-only.
 func (p *Policy) Data() map[string]any { return p.bundle.Data }
@@ -128,11 +133,15 @@ func compilePolicy(b *bundle.Bundle, checkedElsewhere bool) (*Policy, error) {
 	if _, ok := b.Data["inventory"]; ok {
 		return nil, errors.New("bundle data defines data.inventory, which the engine owns")
 	}
+	floor, err := readFloor(b.Data, b.Manifest.Revision)
+	if err != nil {
+		return nil, err
+	}
 	digest, err := bundles.Digest(b)
 	if err != nil {
 		return nil, err
 	}
-	p := &Policy{Revision: b.Manifest.Revision, Digest: digest, bundle: b, compiler: compiler}
+	p := &Policy{Revision: b.Manifest.Revision, Digest: digest, bundle: b, compiler: compiler, floor: floor}
 	p.memo, p.memoWhy = memoisable(all)
 	if b.Manifest.Roots != nil {
 		p.Roots = append([]string(nil), *b.Manifest.Roots...)

@@ -3,7 +3,8 @@ package engine
 import (
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -117,25 +118,7 @@ func RunRegoTests(ctx context.Context, p *Policy, timeout time.Duration, coverag
 	}
 	var out []RegoTestResult
 	for r := range ch {
-		res := RegoTestResult{Package: strings.TrimPrefix(r.Package, "data."), Name: r.Name, Duration: r.Duration, Status: StatusPass}
-		if r.Location != nil {
-			res.File, res.Line = r.Location.File, r.Location.Row
-		}
-		switch {
-		case r.Error != nil:
-			res.Status, res.Message = StatusError, r.Error.Error()
-		case r.Fail:
-			res.Status, res.Message = StatusFail, "test failed"
-			if r.FailedAt != nil {
-				res.Message = fmt.Sprintf("test failed at %s", r.FailedAt)
-				if r.FailedAt.Location != nil {
-					res.Message = fmt.Sprintf("test failed at line %d: %s", r.FailedAt.Location.Row, r.FailedAt)
-				}
-			}
-		case r.Skip:
-			res.Status = StatusSkip
-		}
-		out = append(out, res)
+		out = append(out, regoTestResult(r))
 	}
 	if err := ctx.Err(); err != nil {
 		return out, nil, err
@@ -143,6 +126,35 @@ func RunRegoTests(ctx context.Context, p *Policy, timeout time.Duration, coverag
 	if cov == nil {
 		return out, nil, nil
 	}
+	return out, coverageOf(p, cov), nil
+}
+
+// regoTestResult words one result of OPA's tester.
+func regoTestResult(r *tester.Result) RegoTestResult {
+	res := RegoTestResult{Package: strings.TrimPrefix(r.Package, "data."), Name: r.Name, Duration: r.Duration, Status: StatusPass}
+	if r.Location != nil {
+		res.File, res.Line = r.Location.File, r.Location.Row
+	}
+	switch {
+	case r.Error != nil:
+		res.Status, res.Message = StatusError, r.Error.Error()
+	case r.Fail:
+		res.Status, res.Message = StatusFail, "test failed"
+		if r.FailedAt != nil {
+			res.Message = fmt.Sprintf("test failed at %s", r.FailedAt)
+			if r.FailedAt.Location != nil {
+				res.Message = fmt.Sprintf("test failed at line %d: %s", r.FailedAt.Location.Row, r.FailedAt)
+			}
+		}
+	case r.Skip:
+		res.Status = StatusSkip
+	}
+	return res
+}
+
+// coverageOf reports what the tests reached of the policy's modules (tests
+// excluded), file by file in name order.
+func coverageOf(p *Policy, cov *cover.Cover) *Coverage {
 	policyModules := map[string]*ast.Module{}
 	for _, m := range p.bundle.Modules {
 		if !isTestModule(m.Path) {
@@ -151,7 +163,7 @@ func RunRegoTests(ctx context.Context, p *Policy, timeout time.Duration, coverag
 	}
 	rep := cov.Report(policyModules)
 	c := &Coverage{}
-	for file := range policyModules {
+	for _, file := range slices.Sorted(maps.Keys(policyModules)) {
 		fr := rep.Files[file]
 		fc := FileCoverage{File: file}
 		if fr != nil {
@@ -167,9 +179,8 @@ func RunRegoTests(ctx context.Context, p *Policy, timeout time.Duration, coverag
 		c.NotCovered += fc.NotCovered
 		c.Files = append(c.Files, fc)
 	}
-	sort.Slice(c.Files, func(i, j int) bool { return c.Files[i].File < c.Files[j].File })
 	if total := c.Covered + c.NotCovered; total > 0 {
 		c.Percent = 100 * float64(c.Covered) / float64(total)
 	}
-	return out, c, nil
+	return c
 }

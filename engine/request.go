@@ -83,14 +83,14 @@ func (r WorkloadRef) MarshalJSON() ([]byte, error) {
 	return json.Marshal(r.ID)
 }
 
-// RefError is a dataset or workload given as neither an id nor an object; the
-// API answers it with 422 on Field.
-type RefError struct {
-	Field string
+// refError is a dataset or workload given as neither an id nor an object
+// (ClassifyDecodeError makes it a 422 on field).
+type refError struct {
+	field string
 }
 
-func (e *RefError) Error() string {
-	return fmt.Sprintf("%s: must be an id string or an object", e.Field)
+func (e *refError) Error() string {
+	return fmt.Sprintf("%s: must be an id string or an object", e.field)
 }
 
 func decodeRef(field string, b []byte, id *string, inline func() any) error {
@@ -103,6 +103,6 @@ func decodeRef(field string, b []byte, id *string, inline func() any) error {
 		dec.DisallowUnknownFields()
 		return dec.Decode(inline())
 	default:
-		return &RefError{Field: field}
+		return &refError{field: field}
 	}
 }

@@ -1,228 +1,21 @@
 package engine
 
 import (
+	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
+	"maps"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
-	goyaml "github.com/goccy/go-yaml"
-	yast "github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
-	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
-	"sigs.k8s.io/yaml"
 )
 
-// ScenarioFile is one file of golden scenarios (testdata/scenarios): defaults
-// for its scenarios, then the scenarios. A scenario is a request, the
-// inventory it is decided on, and what the decision must say.
-type ScenarioFile struct {
-	// Path is where the file was read from.
-	Path string `json:"-"`
-	// Inventory names a directory under the inventory root (ScenarioOptions).
-	Inventory string            `json:"inventory"`
-	Sites     []json.RawMessage `json:"sites"`    // added to the inventory, validated as Site
-	Datasets  []json.RawMessage `json:"datasets"` // added to the inventory, validated as Dataset
-	At        string            `json:"at"`
-	Scenarios []Scenario        `json:"scenarios"`
-}
-
-// Scenario is one golden case. Fields left empty take the file's.
-type Scenario struct {
-	Name       string             `json:"name"`
-	Inventory  string             `json:"inventory"`
-	Sites      []json.RawMessage  `json:"sites"`
-	Datasets   []json.RawMessage  `json:"datasets"`
-	Exemptions []map[string]any   `json:"exemptions"` // given to the policy as they are, invalid ones included
-	At         string             `json:"at"`
-	Placement  *ScenarioPlacement `json:"placement"`
-	Transfer   *ScenarioTransfer  `json:"transfer"`
-	Expect     ScenarioExpect     `json:"expect"`
-	// Line is the scenario's line in its file (0 if unknown).
-	Line int `json:"-"`
-}
-
-// ScenarioPlacement is a placement request of a scenario. Unlike the API, it
-// may name several datasets (ids or inline objects, given to the policy as
-// they are).
-type ScenarioPlacement struct {
-	Datasets   []any    `json:"datasets"`
-	Operation  string   `json:"operation"`
-	Candidates []string `json:"candidates"`
-}
-
-// ScenarioTransfer is a transfer request of a scenario.
-type ScenarioTransfer struct {
-	Dataset   any            `json:"dataset"`
-	From      string         `json:"from"`
-	To        string         `json:"to"`
-	Type      string         `json:"type"`
-	Frequency string         `json:"frequency"`
-	Mechanism map[string]any `json:"mechanism"`
-}
-
-// ScenarioExpect is what a scenario's decision must say; an absent field is
-// not checked, a present one must match exactly (as sets of rule ids).
-type ScenarioExpect struct {
-	Allowed     *[]string           `json:"allowed"`   // placement: the allowed candidates
-	Permitted   *bool               `json:"permitted"` // transfer
-	Violations  *[]string           `json:"violations"`
-	At          map[string][]string `json:"at"` // placement: rule ids refusing each named site
-	Obligations *[]string           `json:"obligations"`
-	Warnings    *[]string           `json:"warnings"`
-	Exemptions  *[]string           `json:"exemptions"`
-}
-
-// DefaultScenarioTime is the decision time of a scenario that names none.
-const DefaultScenarioTime = "2026-11-27T10:00:00Z"
-
-// LoadScenarios reads every *.yaml and *.yml file directly in dir, in name
-// order. Decoding is strict: an unknown field, a scenario without a name, a
-// name used twice, a scenario with neither or both of placement and transfer,
-// or one that expects nothing is an error naming the file and the scenario.
-func LoadScenarios(dir string) ([]*ScenarioFile, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("scenarios: %w", err)
-	}
-	var files []*ScenarioFile
-	for _, e := range entries {
-		ext := strings.ToLower(filepath.Ext(e.Name()))
-		if e.IsDir() || strings.HasPrefix(e.Name(), ".") || (ext != ".yaml" && ext != ".yml") {
-			continue
-		}
-		sf, err := ReadScenarioFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			return nil, err
-		}
-		files = append(files, sf)
-	}
-	if len(files) == 0 {
-		return nil, fmt.Errorf("scenarios: no *.yaml files in %s", dir)
-	}
-	return files, nil
-}
-
-// ReadScenarioFile reads and checks one scenario file.
-func ReadScenarioFile(path string) (*ScenarioFile, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("scenarios: %w", err)
-	}
-	var sf ScenarioFile
-	if err := yaml.UnmarshalStrict(raw, &sf); err != nil {
-		return nil, fmt.Errorf("%s:%s", path, locateUnknownField(raw, err))
-	}
-	sf.Path = path
-	if len(sf.Scenarios) == 0 {
-		return nil, fmt.Errorf("%s: scenarios: none", path)
-	}
-	lines := scenarioLines(raw, len(sf.Scenarios))
-	seen := map[string]bool{}
-	var problems []string
-	for i := range sf.Scenarios {
-		sc := &sf.Scenarios[i]
-		sc.Line = lines[i]
-		where := fmt.Sprintf("%s:%d: scenarios[%d]", path, sc.Line, i)
-		switch {
-		case sc.Name == "":
-			problems = append(problems, where+".name: is required")
-		case seen[sc.Name]:
-			problems = append(problems, fmt.Sprintf("%s.name: %q is used twice", where, sc.Name))
-		}
-		seen[sc.Name] = true
-		if (sc.Placement == nil) == (sc.Transfer == nil) {
-			problems = append(problems, where+": give exactly one of placement and transfer")
-		}
-		e := sc.Expect
-		if e.Allowed == nil && e.Permitted == nil && e.Violations == nil && e.At == nil && e.Obligations == nil && e.Warnings == nil && e.Exemptions == nil {
-			problems = append(problems, where+".expect: expects nothing")
-		}
-		if sc.Transfer != nil && (e.Allowed != nil || e.At != nil) {
-			problems = append(problems, where+".expect: allowed and at are for placements; a transfer expects permitted")
-		}
-		if sc.Placement != nil && e.Permitted != nil {
-			problems = append(problems, where+".expect: permitted is for transfers; a placement expects allowed")
-		}
-	}
-	if len(problems) > 0 {
-		return nil, errors.New(strings.Join(problems, "\n"))
-	}
-	return &sf, nil
-}
-
-// locateUnknownField words a strict decoding error about an unknown field
-// with the field's line and path, which the JSON decoder behind
-// sigs.k8s.io/yaml does not know.
-func locateUnknownField(raw []byte, err error) string {
-	_, rest, ok := strings.Cut(err.Error(), "unknown field \"")
-	name, _, ok2 := strings.Cut(rest, "\"")
-	if !ok || !ok2 {
-		return " " + err.Error()
-	}
-	f, perr := parser.ParseBytes(raw, 0)
-	if perr != nil {
-		return " " + err.Error()
-	}
-	v := &keyFinder{name: name}
-	for _, doc := range f.Docs {
-		yast.Walk(v, doc)
-	}
-	if v.found == nil {
-		return " " + err.Error()
-	}
-	return fmt.Sprintf("%d: %s: unknown field", v.found.GetToken().Position.Line, strings.TrimPrefix(v.found.GetPath(), "$."))
-}
-
-// keyFinder finds the first mapping key with a name.
-type keyFinder struct {
-	name  string
-	found yast.Node
-}
-
-func (k *keyFinder) Visit(n yast.Node) yast.Visitor {
-	if n == nil || k.found != nil {
-		return nil
-	}
-	if kv, ok := n.(*yast.MappingValueNode); ok && kv.Key != nil && kv.Key.String() == k.name {
-		k.found = kv.Value
-		if kv.Value == nil {
-			k.found = kv
-		}
-		return nil
-	}
-	return k
-}
-
-// scenarioLines finds the line of each scenario (best effort: 0 if the YAML
-// cannot be walked, which UnmarshalStrict already accepted).
-func scenarioLines(raw []byte, n int) []int {
-	lines := make([]int, n)
-	f, err := parser.ParseBytes(raw, 0)
-	if err != nil {
-		return lines
-	}
-	for i := range lines {
-		p, err := goyaml.PathString(fmt.Sprintf("$.scenarios[%d]", i))
-		if err != nil {
-			continue
-		}
-		if node, err := p.FilterFile(f); err == nil && node != nil && node.GetToken() != nil {
-			lines[i] = node.GetToken().Position.Line
-		}
-	}
-	return lines
-}
-
-// ScenarioOptions configure RunScenario.
+// ScenarioOptions configure a ScenarioRunner.
 type ScenarioOptions struct {
 	// InventoryRoot holds the inventories scenarios name; empty means the
 	// "inventory" directory beside the scenario file's directory
@@ -239,6 +32,9 @@ type ScenarioResult struct {
 	Kind string `json:"kind"`
 	// Decision is what the policy decided (nil on Err).
 	Decision *Decision `json:"decision,omitempty"`
+	// Refused is the server's refusal of the request (422), when the scenario
+	// expects one.
+	Refused []FieldError `json:"refused,omitempty"`
 	// Failures lists every expectation the decision does not meet.
 	Failures []string `json:"failures,omitempty"`
 	// Err is a scenario that could not be decided: a bad inventory, an
@@ -280,8 +76,20 @@ func (r *ScenarioRunner) Run(ctx context.Context, sf *ScenarioFile, sc *Scenario
 		res.Kind = KindTransfer
 	}
 	d, candidates, err := r.decide(ctx, sf, sc)
-	if err != nil {
+	var refused *scenarioRefusal
+	switch {
+	case errors.As(err, &refused) && sc.Expect.Refused != nil:
+		res.Refused = refused.problems
+		if f := mismatch("refused", sc.Expect.Refused, refused.paths()); f != "" {
+			res.Failures = append(res.Failures, f)
+		}
+		return res
+	case err != nil:
 		res.Err = err
+		return res
+	case sc.Expect.Refused != nil:
+		res.Decision = d
+		res.Failures = []string{fmt.Sprintf("refused = [], want %v: the server accepts this request", *sc.Expect.Refused)}
 		return res
 	}
 	res.Decision = d
@@ -289,8 +97,28 @@ func (r *ScenarioRunner) Run(ctx context.Context, sf *ScenarioFile, sc *Scenario
 	return res
 }
 
+// scenarioRefusal is a scenario's request that the server refuses (422).
+type scenarioRefusal struct {
+	problems []FieldError // as the API reports them
+	msg      string       // with the paths as the scenario file names them
+}
+
+func (e *scenarioRefusal) Error() string { return e.msg }
+
+// paths are the request paths of the problems, each once.
+func (e *scenarioRefusal) paths() []string {
+	var out []string
+	for _, p := range e.problems {
+		if !slices.Contains(out, p.Path) {
+			out = append(out, p.Path)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 func (r *ScenarioRunner) inventory(sf *ScenarioFile, sc *Scenario) (*Inventory, error) {
-	name := cmpStr(sc.Inventory, sf.Inventory)
+	name := cmp.Or(sc.Inventory, sf.Inventory)
 	var sites []Site
 	var datasets []Dataset
 	var workloads []Workload
@@ -318,206 +146,206 @@ func (r *ScenarioRunner) inventory(sf *ScenarioFile, sc *Scenario) (*Inventory, 
 			workloads = append(workloads, base.Workloads[id])
 		}
 	}
-	s, err := decodeInline[Site]("sites", append(slices.Clone(sf.Sites), sc.Sites...))
-	if err != nil {
-		return nil, err
-	}
-	d, err := decodeInline[Dataset]("datasets", append(slices.Clone(sf.Datasets), sc.Datasets...))
-	if err != nil {
-		return nil, err
-	}
-	inv, err := NewInventory(append(sites, s...), append(datasets, d...), workloads)
+	sites = slices.Concat(sites, sf.Sites, sc.Sites)
+	datasets = slices.Concat(datasets, sf.Datasets, sc.Datasets)
+	inv, err := NewInventory(sites, datasets, workloads)
 	if err != nil {
 		return nil, fmt.Errorf("inventory: %w", err)
 	}
 	return inv, nil
 }
 
-func decodeInline[T any](what string, raws []json.RawMessage) ([]T, error) {
-	out := make([]T, 0, len(raws))
-	for i, raw := range raws {
-		var v T
-		dec := json.NewDecoder(strings.NewReader(string(raw)))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&v); err != nil {
-			return nil, fmt.Errorf("%s[%d]: %w", what, i, err)
-		}
-		out = append(out, v)
-	}
-	return out, nil
-}
-
-// decide builds the policy input as the engine would (docs/policy-contract.md)
-// and evaluates it with the engine's own checks of the answer.
+// decide builds the scenario's request, checks it and builds its input with
+// the engine's own builder (so the policy sees what the server would give it),
+// and evaluates it with the engine's checks of the answer.
 func (r *ScenarioRunner) decide(ctx context.Context, sf *ScenarioFile, sc *Scenario) (*Decision, []string, error) {
 	inv, err := r.inventory(sf, sc)
 	if err != nil {
 		return nil, nil, err
 	}
-	invData := make(map[string]any, len(inv.RegoData())+1)
-	for k, v := range inv.RegoData() {
-		invData[k] = v
+	req, err := scenarioRequest(sf, sc)
+	if err != nil {
+		return nil, nil, err
 	}
-	if len(sc.Exemptions) > 0 {
+	in, err := scenarioInput(inv, r.policy.floor, sc, req)
+	if err != nil {
+		return nil, nil, err
+	}
+	q, err := r.query(ctx, inv, sc.Exemptions, in.Kind)
+	if err != nil {
+		return nil, nil, err
+	}
+	res, err := evalQuery(ctx, q, in.value, in.At)
+	if err != nil {
+		return nil, nil, err
+	}
+	d := &Decision{
+		Kind:              in.Kind,
+		Violations:        []Violation{},
+		Obligations:       []Obligation{},
+		Bundle:            r.policy.Info(),
+		InventoryRevision: inv.Revision,
+		EvaluatedAt:       in.At.Format(time.RFC3339Nano),
+	}
+	if err := verdict(d, in, res); err != nil {
+		return nil, nil, err
+	}
+	return d, in.Candidates, nil
+}
+
+// scenarioRequest is the API request a scenario asks: its placement or
+// transfer, at the scenario's time (else the file's, else
+// DefaultScenarioTime), with the operation and transfer type defaulted.
+func scenarioRequest(sf *ScenarioFile, sc *Scenario) (any, error) {
+	at := cmp.Or(sc.At, sf.At, DefaultScenarioTime)
+	if _, err := time.Parse(time.RFC3339Nano, at); err != nil {
+		return nil, fmt.Errorf("at: must be an RFC 3339 time, got %q", at)
+	}
+	switch {
+	case sc.Placement != nil:
+		p := sc.Placement
+		req := &PlacementRequest{Workload: p.Workload, Operation: cmp.Or(p.Operation, OperationStore), Candidates: p.Candidates, At: at}
+		if len(p.Datasets) > 0 {
+			req.Dataset = &p.Datasets[0]
+		}
+		return req, nil
+	case sc.Transfer != nil:
+		x := sc.Transfer
+		return &TransferRequest{Dataset: x.Dataset, From: x.From, To: x.To, Type: cmp.Or(x.Type, "replicate"),
+			Frequency: x.Frequency, Mechanism: x.Mechanism, At: at}, nil
+	default:
+		return nil, errors.New("scenario has neither placement nor transfer")
+	}
+}
+
+// scenarioInput builds a scenario's input with the engine's builder; a
+// request it refuses names each problem by its path in the scenario.
+func scenarioInput(inv *Inventory, floor *Floor, sc *Scenario, req any) (*Input, error) {
+	var in *Input
+	var err error
+	var prefix string
+	switch r := req.(type) {
+	case *PlacementRequest:
+		in, err = PlacementInput(inv, floor, r)
+		prefix = "placement."
+	case *TransferRequest:
+		in, err = TransferInput(inv, floor, r)
+		prefix = "transfer."
+	}
+	var invalid *ValidationError
+	if !errors.As(err, &invalid) {
+		return in, err
+	}
+	lines := make([]string, len(invalid.Problems))
+	for i, p := range invalid.Problems {
+		path := p.Path
+		// The request's dataset is the scenario's list of one.
+		if rest, ok := strings.CutPrefix(path, "dataset"); ok && sc.Placement != nil && (rest == "" || rest[0] == '.') {
+			path = "datasets" + rest
+			if len(sc.Placement.Datasets) == 1 {
+				path = "datasets[0]" + rest
+			}
+		}
+		lines[i] = FieldError{Path: prefix + path, Message: p.Message}.String()
+	}
+	return nil, &scenarioRefusal{problems: invalid.Problems, msg: "invalid request: " + strings.Join(lines, "; ")}
+}
+
+// query prepares the query of one kind on the scenario's inventory, with its
+// exemptions given to the policy as they are (invalid ones included, which an
+// inventory would refuse: the policy must not trust them either).
+func (r *ScenarioRunner) query(ctx context.Context, inv *Inventory, exemptions []map[string]any, kind string) (rego.PreparedEvalQuery, error) {
+	invData := maps.Clone(inv.RegoData())
+	if len(exemptions) > 0 {
 		exs := map[string]any{}
-		for i, e := range sc.Exemptions {
+		for i, e := range exemptions {
 			id, ok := e["id"].(string)
 			if !ok || id == "" {
-				return nil, nil, fmt.Errorf("exemptions[%d].id: is required", i)
+				return rego.PreparedEvalQuery{}, fmt.Errorf("exemptions[%d].id: is required", i)
 			}
 			exs[id] = e
 		}
 		invData["exemptions"] = exs
 	}
-	atStr := cmpStr(cmpStr(sc.At, sf.At), DefaultScenarioTime)
-	at, err := time.Parse(time.RFC3339Nano, atStr)
-	if err != nil {
-		return nil, nil, fmt.Errorf("at: must be an RFC 3339 time, got %q", atStr)
-	}
-	at = at.UTC()
-	resolve := func(path string, ref any) (any, error) {
-		if id, ok := ref.(string); ok {
-			d, ok := inv.RegoData()["datasets"].(map[string]any)[id]
-			if !ok {
-				return nil, fmt.Errorf("%s: unknown dataset %q", path, id)
-			}
-			return d, nil
-		}
-		return ref, nil
-	}
-	var input map[string]any
-	var query string
-	var candidates []string
-	switch {
-	case sc.Placement != nil:
-		p := sc.Placement
-		ds := make([]any, 0, len(p.Datasets))
-		for i, ref := range p.Datasets {
-			d, err := resolve(fmt.Sprintf("placement.datasets[%d]", i), ref)
-			if err != nil {
-				return nil, nil, err
-			}
-			ds = append(ds, d)
-		}
-		candidates = p.Candidates
-		if candidates == nil {
-			candidates = inv.SiteIDs
-		}
-		input = map[string]any{"kind": KindPlacement, "operation": cmpStr(p.Operation, OperationStore),
-			"time": at.Format(time.RFC3339Nano), "datasets": ds, "candidates": candidates}
-		query = placementQuery
-	case sc.Transfer != nil:
-		x := sc.Transfer
-		d, err := resolve("transfer.dataset", x.Dataset)
-		if err != nil {
-			return nil, nil, err
-		}
-		input = map[string]any{"kind": KindTransfer, "time": at.Format(time.RFC3339Nano), "datasets": []any{d},
-			"from": x.From, "to": x.To, "type": cmpStr(x.Type, "replicate")}
-		if x.Frequency != "" {
-			input["frequency"] = x.Frequency
-		}
-		if x.Mechanism != nil {
-			input["mechanism"] = x.Mechanism
-		}
-		query = transferQuery
-	default:
-		return nil, nil, errors.New("scenario has neither placement nor transfer")
-	}
-	inputValue, err := ast.InterfaceToValue(input)
-	if err != nil {
-		return nil, nil, fmt.Errorf("input: %w", err)
-	}
-
-	data := make(map[string]any, len(r.policy.Data())+1)
-	for k, v := range r.policy.Data() {
-		data[k] = v
+	data := maps.Clone(r.policy.Data())
+	if data == nil {
+		data = map[string]any{}
 	}
 	data["inventory"] = invData
 	store := inmem.NewFromObjectWithOpts(data, inmem.OptRoundTripOnWrite(false))
+	query := placementQuery
+	if kind == KindTransfer {
+		query = transferQuery
+	}
 	q, err := rego.New(rego.Query(query), rego.Compiler(r.policy.compiler), rego.Store(store)).PrepareForEval(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("prepare %s: %w", query, err)
+		return rego.PreparedEvalQuery{}, fmt.Errorf("prepare %s: %w", query, err)
 	}
-	res, err := evalQuery(ctx, q, inputValue, at)
-	if err != nil {
-		return nil, nil, err
-	}
-	d := &Decision{
-		Violations:        []Violation{},
-		Obligations:       []Obligation{},
-		Bundle:            r.policy.Info(),
-		InventoryRevision: inv.Revision,
-		EvaluatedAt:       at.Format(time.RFC3339Nano),
-	}
-	if sc.Placement != nil {
-		d.Kind = KindPlacement
-		if d.Sites, err = placementSites(res, candidates); err != nil {
-			return nil, nil, err
-		}
-		d.Exemptions = res.exemptions
-		for _, s := range d.Sites {
-			d.Allowed = d.Allowed || s.Allowed
-		}
-	} else {
-		d.Kind = KindTransfer
-		transferVerdict(d, res)
-	}
-	return d, candidates, nil
+	return q, nil
 }
 
 // checkExpectations compares a decision with what the scenario expects.
 func checkExpectations(sc *Scenario, d *Decision, candidates []string) []string {
 	var failures []string
-	check := func(what string, want *[]string, got []string) {
-		if want == nil {
-			return
-		}
-		w := slices.Clone(*want)
-		sort.Strings(w)
-		w = slices.Compact(w)
-		if !slices.Equal(w, got) {
-			failures = append(failures, fmt.Sprintf("%s = %v, want %v", what, got, w))
+	add := func(failure string) {
+		if failure != "" {
+			failures = append(failures, failure)
 		}
 	}
-	e := sc.Expect
-	check("violations", e.Violations, RuleIDs(AllViolations(d)))
-	check("obligations", e.Obligations, RuleIDs(AllObligations(d)))
-	check("warnings", e.Warnings, RuleIDs(AllWarnings(d)))
-	ex := map[string]bool{}
-	for _, a := range d.Exemptions {
-		ex[a.Exemption] = true
-	}
-	check("exemptions", e.Exemptions, sortedSet(ex))
+	e := &sc.Expect
+	add(mismatch("violations", e.Violations, RuleIDs(AllViolations(d))))
+	add(mismatch("obligations", e.Obligations, RuleIDs(AllObligations(d))))
+	add(mismatch("warnings", e.Warnings, RuleIDs(AllWarnings(d))))
+	add(mismatch("exemptions", e.Exemptions, exemptionIDs(d.Exemptions)))
 	if d.Kind == KindPlacement {
-		bySite := map[string][]Violation{}
-		allowed := []string{}
-		for _, s := range d.Sites {
-			bySite[s.Site] = s.Violations
-			if s.Allowed {
-				allowed = append(allowed, s.Site)
-			}
-		}
-		sort.Strings(allowed)
-		check("allowed", e.Allowed, allowed)
-		sites := make([]string, 0, len(e.At))
-		for s := range e.At {
-			sites = append(sites, s)
-		}
-		sort.Strings(sites)
-		for _, s := range sites {
-			want := e.At[s]
-			if !slices.Contains(candidates, s) {
-				failures = append(failures, fmt.Sprintf("expect.at names %s, which is not a candidate", s))
-				continue
-			}
-			check("rules at "+s, &want, RuleIDs(bySite[s]))
-		}
+		failures = append(failures, placementFailures(e, d, candidates)...)
 	}
 	if e.Permitted != nil && *e.Permitted != d.Allowed {
-		failures = append(failures, fmt.Sprintf("permitted = %v, want %v (violations %v)", d.Allowed, *e.Permitted, RuleIDs(d.Violations)))
+		add(fmt.Sprintf("permitted = %v, want %v (violations %v)", d.Allowed, *e.Permitted, RuleIDs(d.Violations)))
 	}
 	return failures
+}
+
+// placementFailures compares a placement's sites with the allowed ones and
+// the rules at each site the scenario expects.
+func placementFailures(e *ScenarioExpect, d *Decision, candidates []string) []string {
+	var failures []string
+	bySite := make(map[string][]Violation, len(d.Sites))
+	allowed := []string{}
+	for _, s := range d.Sites {
+		bySite[s.Site] = s.Violations
+		if s.Allowed {
+			allowed = append(allowed, s.Site)
+		}
+	}
+	slices.Sort(allowed)
+	if f := mismatch("allowed", e.Allowed, allowed); f != "" {
+		failures = append(failures, f)
+	}
+	for _, site := range slices.Sorted(maps.Keys(e.At)) {
+		if !slices.Contains(candidates, site) {
+			failures = append(failures, fmt.Sprintf("expect.at names %s, which is not a candidate", site))
+			continue
+		}
+		want := e.At[site]
+		if f := mismatch("rules at "+site, &want, RuleIDs(bySite[site])); f != "" {
+			failures = append(failures, f)
+		}
+	}
+	return failures
+}
+
+// mismatch says how a decided set of ids (sorted, distinct) differs from the
+// expected one; "" when it does not or when nothing is expected.
+func mismatch(what string, want *[]string, got []string) string {
+	if want == nil {
+		return ""
+	}
+	w := slices.Compact(slices.Sorted(slices.Values(*want)))
+	if slices.Equal(w, got) {
+		return ""
+	}
+	return fmt.Sprintf("%s = %v, want %v", what, got, w)
 }
 
 // AllViolations returns a decision's violations: a transfer's, or those of
@@ -550,25 +378,21 @@ func AllWarnings(d *Decision) []Violation {
 
 // RuleIDs returns the distinct rule ids of vs, sorted (never nil).
 func RuleIDs(vs []Violation) []string {
-	set := make(map[string]bool, len(vs))
+	ids := make([]string, 0, len(vs))
 	for _, v := range vs {
-		set[v.Rule] = true
+		ids = append(ids, v.Rule)
 	}
-	return sortedSet(set)
+	slices.Sort(ids)
+	return slices.Compact(ids)
 }
 
-func sortedSet(set map[string]bool) []string {
-	out := make([]string, 0, len(set))
-	for k := range set {
-		out = append(out, k)
+// exemptionIDs returns the distinct ids of applied exemptions, sorted (never
+// nil).
+func exemptionIDs(as []AppliedExemption) []string {
+	ids := make([]string, 0, len(as))
+	for _, a := range as {
+		ids = append(ids, a.Exemption)
 	}
-	sort.Strings(out)
-	return out
-}
-
-func cmpStr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
+	slices.Sort(ids)
+	return slices.Compact(ids)
 }

@@ -18,8 +18,25 @@ func TestReadScenarioFileErrors(t *testing.T) {
 		name, yaml string
 		want       []string
 	}{
-		{"unknown field", "scenarios:\n  - name: a\n    placment: {datasets: [x]}\n    expect: {allowed: []}\n", []string{`s.yaml:3: scenarios[0].placment: unknown field`}},
-		{"no scenarios", "inventory: demo\n", []string{"scenarios: none"}},
+		{"unknown field", "scenarios:\n  - name: a\n    placment: {datasets: [x]}\n    expect: {allowed: []}\n", []string{`s.yaml:3:5: scenarios[0].placment: unknown field "placment" (did you mean "placement"?)`}},
+		{"unknown field of a site", "sites:\n  - {id: s, kind: edge, country: DE, colour: red}\nscenarios:\n  - name: a\n    placement: {datasets: [x]}\n    expect: {allowed: []}\n",
+			[]string{`s.yaml:2:38: sites[0].colour: unknown field "colour"`}},
+		{"unknown field of an inline dataset, as the API says it", "scenarios:\n  - name: a\n    placement: {datasets: [{id: x, classification: public, colour: red}]}\n    expect: {allowed: []}\n",
+			[]string{`s.yaml:3:16: scenarios[0].placement: unknown field "colour"`}},
+		{"a request key in another case", "scenarios:\n  - name: a\n    placement:\n      workload: {id: w, Datasets: [a]}\n    expect: {allowed: []}\n",
+			[]string{`s.yaml:4:35: scenarios[0].placement.workload.Datasets: unknown field (field names are case-sensitive)`}},
+		{"a mechanism key in another case", "scenarios:\n  - name: a\n    transfer:\n      dataset: x\n      from: a\n      to: b\n      mechanism: {kind: scc, Module: C2P}\n    expect: {permitted: true}\n",
+			[]string{`s.yaml:7:38: scenarios[0].transfer.mechanism.Module: unknown field (field names are case-sensitive)`}},
+		{"a request value of the wrong type", "scenarios:\n  - name: a\n    placement:\n      datasets: [x]\n      operation: 5\n    expect: {allowed: []}\n",
+			[]string{`s.yaml:5:18: scenarios[0].placement.operation: must be a string, got JSON number`}},
+		{"numbers where strings are expected", "at: 5\nsites: [{id: s, kind: edge, country: DE, operator: {name: 5, country: DE}}]\nscenarios:\n  - name: 2024\n    placement: {datasets: [x]}\n    expect: {allowed: [1]}\n",
+			[]string{`s.yaml:1:5: at: must be a string, got a number 5`, `s.yaml:2:59: sites[0].operator.name: must be a string`, `s.yaml:4:11: scenarios[0].name: must be a string`, `s.yaml:6:24: scenarios[0].expect.allowed[0]: must be a string`}},
+		{"a key given twice", "scenarios:\n  - name: a\n    placement: {datasets: [x]}\n    expect: {allowed: [], allowed: [b]}\n", []string{`s.yaml:4:27: scenarios[0].expect.allowed: duplicate key "allowed" (first at line 4)`}},
+		{"two documents", "scenarios:\n  - name: a\n    placement: {datasets: [x]}\n    expect: {allowed: []}\n---\nscenarios: []\n", []string{`s.yaml:5: holds 2 YAML documents`}},
+		{"not a mapping", "- a\n", []string{`s.yaml:1:1: must be a mapping, got a list`}},
+		{"no scenarios", "inventory: demo\n", []string{"s.yaml:1:1: scenarios: none"}},
+		{"several datasets, which no request places", "scenarios:\n  - name: a\n    placement: {datasets: [a, b]}\n    expect: {allowed: []}\n",
+			[]string{"s.yaml:2: scenarios[0].placement.datasets: name one dataset; a request places several together as a workload"}},
 		{"every problem at once", `scenarios:
   - name: a
     placement: {datasets: [x]}
@@ -85,6 +102,12 @@ scenarios:
   - name: wrong expectation
     placement: {datasets: [customer-pii-eu], candidates: [fra-1]}
     expect: {allowed: [], at: {us-east-1: []}}
+  - name: a request the server refuses
+    placement: {datasets: [{id: x, classification: secret}], workload: billing-api, candidates: [fra-1, fra-1]}
+    expect: {allowed: []}
+  - name: a transfer the server refuses
+    transfer: {dataset: customer-pii-eu, from: fra-1, to: fra-1, mechanism: {kind: derogation}}
+    expect: {permitted: false}
 `), 0o644)
 	if err != nil {
 		t.Fatal(err)
@@ -100,6 +123,8 @@ scenarios:
 		`at: must be an RFC 3339 time, got "yesterday"`,
 		"inventory:",
 		"allowed = [fra-1], want []\nexpect.at names us-east-1, which is not a candidate",
+		`invalid request: placement.workload: give either dataset or workload, not both; placement.candidates[1]: site "fra-1" is listed twice`,
+		`invalid request: transfer.mechanism.derogation: is required when kind is "derogation"`,
 	}
 	for i, w := range want {
 		got := ""
@@ -111,5 +136,22 @@ scenarios:
 		if res[i].Passed() || !strings.Contains(got, w) {
 			t.Errorf("%s: got %q, want %q", res[i].Name, got, w)
 		}
+	}
+}
+
+// TestReadScenarioFileYAML12: scenario files are YAML 1.2, as inventories are:
+// NO is Norway, not false.
+func TestReadScenarioFileYAML12(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.yaml")
+	src := "sites: [{id: s, kind: edge, country: NO, operator: {name: n, country: NO}}]\nscenarios:\n  - name: a\n    placement: {datasets: [{id: x, classification: public, origin_country: NO}], candidates: [s]}\n    expect: {allowed: [s]}\n"
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sf, err := engine.ReadScenarioFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sf.Sites[0].Country != "NO" || sf.Scenarios[0].Placement.Datasets[0].Inline.OriginCountry != "NO" || sf.Scenarios[0].Line != 3 {
+		t.Errorf("got %+v, %+v, line %d", sf.Sites[0], sf.Scenarios[0].Placement.Datasets[0].Inline, sf.Scenarios[0].Line)
 	}
 }

@@ -18,6 +18,7 @@ type FieldError struct {
 	Message string `json:"message"`
 }
 
+// String reads path: message.
 func (e FieldError) String() string {
 	if e.Path == "" {
 		return e.Message

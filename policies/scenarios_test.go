@@ -2,7 +2,6 @@ package policies
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -39,8 +38,8 @@ func TestScenarios(t *testing.T) {
 			})
 		}
 	}
-	if total < 60 {
-		t.Errorf("%d golden scenarios, want at least 60", total)
+	if total < 200 {
+		t.Errorf("%d golden scenarios, want at least 200", total)
 	}
-	t.Log(fmt.Sprintf("%d golden scenarios", total))
+	t.Logf("%d golden scenarios", total)
 }

@@ -1,13 +1,16 @@
 package policyci
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/format"
 
 	"github.com/sovereign-engine/sovereign/engine"
 	"github.com/sovereign-engine/sovereign/policies/catalog"
@@ -76,12 +79,74 @@ func Check(ctx context.Context, dir string) (*Report, error) {
 		rep.add(Result{Suite: SuiteMetadata, Name: fmt.Sprintf("%d rules documented", rules), File: dir, Status: engine.StatusPass})
 	}
 
+	formats, err := CheckFormat(dir)
+	if err != nil {
+		return nil, err
+	}
+	rep.add(formats...)
+
+	hazards, err := catalog.Negations(os.DirFS(dir))
+	if err != nil {
+		return nil, fmt.Errorf("check %s: negations: %w", dir, err)
+	}
+	for _, h := range hazards {
+		rep.add(Result{Suite: SuiteOmission, Name: "undefined negation", File: filepath.Join(dir, h.File), Line: h.Line, Status: engine.StatusFail, Message: h.Message})
+	}
+	if len(hazards) == 0 {
+		rep.add(Result{Suite: SuiteOmission, Name: "no negation over an undefined input", File: dir, Status: engine.StatusPass})
+	}
+
 	refs, err := CheckReference(dir)
 	if err != nil {
 		return nil, err
 	}
 	rep.add(refs...)
 	return rep, nil
+}
+
+// CheckFormat fails every .rego file of dir that `opa fmt` would change (the
+// OPA format package, Rego v1), naming the first line that differs; one
+// passing result when all are formatted.
+func CheckFormat(dir string) ([]Result, error) {
+	var results []Result
+	files := 0
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".rego") {
+			return err
+		}
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		files++
+		formatted, err := format.SourceWithOpts(path, raw, format.Opts{RegoVersion: ast.RegoV1})
+		if err != nil {
+			return nil // a parse error: the compile check reports it
+		}
+		if !bytes.Equal(raw, formatted) {
+			results = append(results, Result{Suite: SuiteFormat, Name: "opa fmt", File: path, Line: firstDifferentLine(raw, formatted),
+				Status: engine.StatusFail, Message: "not formatted as opa fmt formats it: run opa fmt -w " + path})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("check %s: format: %w", dir, err)
+	}
+	if len(results) == 0 {
+		results = append(results, Result{Suite: SuiteFormat, Name: fmt.Sprintf("%d files formatted", files), File: dir, Status: engine.StatusPass})
+	}
+	return results, nil
+}
+
+// firstDifferentLine is the 1-based line where a and b first differ.
+func firstDifferentLine(a, b []byte) int {
+	al, bl := bytes.Split(a, []byte("\n")), bytes.Split(b, []byte("\n"))
+	for i := range min(len(al), len(bl)) {
+		if !bytes.Equal(al[i], bl[i]) {
+			return i + 1
+		}
+	}
+	return min(len(al), len(bl)) + 1
 }
 
 func cmpStr(a, b string) string {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/sovereign-engine/sovereign/engine"
@@ -283,8 +284,8 @@ func Diff(ctx context.Context, o DiffOptions) (*DiffResult, error) {
 				source:  "scenario",
 				label:   sc.Name,
 				kind:    b.Kind,
-				base:    outcome{b.Decision, b.Err},
-				head:    outcome{h.Decision, h.Err},
+				base:    scenarioOutcome(b),
+				head:    scenarioOutcome(h),
 			})
 		}
 	}
@@ -294,4 +295,19 @@ func Diff(ctx context.Context, o DiffOptions) (*DiffResult, error) {
 		}
 	}
 	return res, nil
+}
+
+// scenarioOutcome is a scenario's decision, or why there is none: an error,
+// or the server's refusal of a request the scenario expects to be refused
+// (no decision and no error), which compares as an error message so that a
+// request refused under both policies is no change.
+func scenarioOutcome(r engine.ScenarioResult) outcome {
+	if r.Decision == nil && r.Err == nil {
+		msgs := make([]string, len(r.Refused))
+		for i, p := range r.Refused {
+			msgs[i] = p.String()
+		}
+		return outcome{err: fmt.Errorf("refused (422): %s", strings.Join(msgs, "; "))}
+	}
+	return outcome{r.Decision, r.Err}
 }

@@ -12,7 +12,8 @@ import (
 	"time"
 
 	"github.com/go-playground/validator/v10"
-	"sigs.k8s.io/yaml"
+
+	"github.com/sovereign-engine/sovereign/internal/yamlfile"
 )
 
 // ReferenceProblem is one thing wrong with a reference data document, at a
@@ -39,18 +40,29 @@ type ReferenceProblem struct {
 //     the name of a group (a key of a "groups" object), and so is every key
 //     of a "members", "countries" or "codes" object.
 func ValidateReference(raw []byte, isJSON bool) ([]ReferenceProblem, error) {
-	var lines map[string]int
+	var lineOf func(path string) (int, bool)
 	if !isJSON {
-		j, err := yaml.YAMLToJSON(raw)
+		// A YAML document is read as every file a person writes
+		// (internal/yamlfile: strict, bounded), and its problems are placed
+		// at their lines too.
+		yd, err := yamlfile.Parse("reference data", raw, referenceLimits)
 		if err != nil {
 			return nil, err
 		}
-		raw = j
-	} else {
-		var err error
-		if lines, err = jsonLines(raw); err != nil {
+		var doc any
+		if err := yd.Decode(&doc); err != nil {
 			return nil, err
 		}
+		if raw, err = json.Marshal(doc); err != nil {
+			return nil, err
+		}
+		lineOf = func(path string) (int, bool) { return yd.At(path, "").Line, true }
+	} else {
+		lines, err := jsonLines(raw)
+		if err != nil {
+			return nil, err
+		}
+		lineOf = func(path string) (int, bool) { l, ok := lines[path]; return l, ok }
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
@@ -58,16 +70,20 @@ func ValidateReference(raw []byte, isJSON bool) ([]ReferenceProblem, error) {
 	if err := dec.Decode(&doc); err != nil {
 		return nil, err
 	}
-	v := &refValidator{groups: map[string]bool{}, lines: lines}
+	v := &refValidator{groups: map[string]bool{}, lineOf: lineOf}
 	collectGroups(doc, "", v.groups)
 	v.walk(doc, "", "")
 	sort.SliceStable(v.problems, func(i, j int) bool { return v.problems[i].Line < v.problems[j].Line })
 	return v.problems, nil
 }
 
+// referenceLimits bounds a YAML reference data document as an inventory
+// file is bounded.
+var referenceLimits = yamlfile.Limits{MaxBytes: 16 << 20, MaxDepth: 32, MaxNodes: 4_000_000}
+
 type refValidator struct {
 	groups   map[string]bool
-	lines    map[string]int
+	lineOf   func(path string) (int, bool) // a path's line, if the index knows it
 	problems []ReferenceProblem
 }
 
@@ -83,7 +99,7 @@ func (v *refValidator) warn(path, format string, args ...any) {
 // line is the line of path, or of its closest ancestor the index knows.
 func (v *refValidator) line(path string) int {
 	for p := path; p != ""; p = parentPath(p) {
-		if l, ok := v.lines[p]; ok {
+		if l, ok := v.lineOf(p); ok {
 			return l
 		}
 	}

@@ -3,18 +3,14 @@ package policyci
 import (
 	"bytes"
 	"context"
-	"crypto"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"time"
-
-	"golang.org/x/mod/sumdb/note"
 
 	"github.com/sovereign-engine/sovereign/audit"
 	"github.com/sovereign-engine/sovereign/engine"
@@ -22,12 +18,9 @@ import (
 
 // ReplayOptions say which logged decisions Diff replays.
 type ReplayOptions struct {
-	// Log is what the summary names the log by (a directory or URL); Source
-	// reads it, Keys verify its records and LogVerifier its checkpoint.
-	Log         string
-	Source      audit.Source
-	Keys        []crypto.PublicKey
-	LogVerifier note.Verifier
+	// Log is the log replayed and what it must verify against; the summary
+	// names it by its Location.
+	Log *audit.TrustedLog
 	// From and To bound the records' times: [From, To); zero means open.
 	From, To time.Time
 	// FullVerify runs audit.VerifyLog over the whole log first, as `audit
@@ -121,28 +114,59 @@ type replayJob struct {
 }
 
 func replay(ctx context.Context, o ReplayOptions, basePolicy, headPolicy *engine.Policy, res *DiffResult) error {
-	if o.Source == nil || o.LogVerifier == nil || len(o.Keys) == 0 {
-		return errors.New("replay: a log, its public keys and its checkpoint verifier key are required")
+	r, err := newReplayer(ctx, o, basePolicy, headPolicy)
+	if err != nil {
+		return err
+	}
+	cp, err := r.findWindow(ctx)
+	if err != nil {
+		return err
+	}
+	all, err := r.decide(ctx, cp)
+	if err != nil {
+		return err
+	}
+	r.compare(all, res)
+	return nil
+}
+
+// replayer replays the decisions of one log under two policies.
+type replayer struct {
+	o                      ReplayOptions
+	basePolicy             *engine.Policy
+	inv                    *engine.Inventory
+	baseEngine, headEngine *engine.Engine
+	sum                    *ReplaySummary
+	// firstBase and firstHead hold, by key, the first job of identical
+	// requests decided at the same time: each is evaluated once per policy.
+	firstBase, firstHead map[string]*replayJob
+}
+
+// newReplayer checks the options and makes the engines of both policies on
+// the replayed inventory.
+func newReplayer(ctx context.Context, o ReplayOptions, basePolicy, headPolicy *engine.Policy) (*replayer, error) {
+	if err := o.Log.Validate(); err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
 	}
 	if !o.From.IsZero() && !o.To.IsZero() && !o.From.Before(o.To) {
-		return fmt.Errorf("replay: --from %s is not before --to %s", o.From.Format(time.RFC3339), o.To.Format(time.RFC3339))
+		return nil, fmt.Errorf("replay: --from %s is not before --to %s", o.From.Format(time.RFC3339), o.To.Format(time.RFC3339))
 	}
 	if o.Inventory == "" {
-		return errors.New("replay: an inventory is required")
+		return nil, errors.New("replay: an inventory is required")
 	}
 	inv, err := engine.LoadInventory(o.Inventory)
 	if err != nil {
-		return fmt.Errorf("replay: %w", err)
+		return nil, fmt.Errorf("replay: %w", err)
 	}
 	baseEngine, err := engine.New(ctx, basePolicy, inv)
 	if err != nil {
-		return fmt.Errorf("replay: base: %w", err)
+		return nil, fmt.Errorf("replay: base: %w", err)
 	}
 	headEngine, err := engine.New(ctx, headPolicy, inv)
 	if err != nil {
-		return fmt.Errorf("replay: head: %w", err)
+		return nil, fmt.Errorf("replay: head: %w", err)
 	}
-	sum := &ReplaySummary{Log: o.Log, Verification: "window", From: o.From, To: o.To, At: o.At, Inventory: inv.Revision, Skipped: map[string]int{}}
+	sum := &ReplaySummary{Log: o.Log.Location, Verification: "window", From: o.From, To: o.To, At: o.At, Inventory: inv.Revision, Skipped: map[string]int{}}
 	if o.At.IsZero() {
 		baseOK, baseWhy := engine.DateOnly(basePolicy.Modules())
 		headOK, headWhy := engine.DateOnly(headPolicy.Modules())
@@ -154,42 +178,53 @@ func replay(ctx context.Context, o ReplayOptions, basePolicy, headPolicy *engine
 			sum.TimeUse = "head: " + headWhy
 		}
 	}
-	var raw []byte
-	if o.FullVerify {
-		vs, err := audit.VerifyLog(ctx, o.Source, o.Keys, o.LogVerifier, nil)
-		if err != nil {
-			return fmt.Errorf("replay: the log does not verify: %w", err)
-		}
-		raw, sum.Verification = []byte(vs.Checkpoint), "full"
-	} else if raw, err = o.Source.ReadCheckpoint(ctx); err != nil {
-		return fmt.Errorf("replay: checkpoint: %w", err)
-	}
-	cp, err := audit.ParseCheckpoint(raw, o.LogVerifier)
+	return &replayer{o: o, basePolicy: basePolicy, inv: inv, baseEngine: baseEngine, headEngine: headEngine, sum: sum,
+		firstBase: map[string]*replayJob{}, firstHead: map[string]*replayJob{}}, nil
+}
+
+// findWindow trusts the log's checkpoint and finds the index window of the
+// period [From, To), widened by the skew.
+func (r *replayer) findWindow(ctx context.Context) (*audit.Checkpoint, error) {
+	o, sum := r.o, r.sum
+	cp, err := o.Log.Checkpoint(ctx, o.FullVerify)
 	if err != nil {
-		return fmt.Errorf("replay: checkpoint: %w", err)
+		// A checkpoint that cannot be read or does not verify is named as
+		// such; a log that fails full verification, or a checkpoint a
+		// witness did not cosign, as a log that does not verify.
+		var ve *audit.VerifyError
+		if !o.FullVerify && errors.As(err, &ve) && ve.What == audit.FailCheckpoint {
+			return nil, fmt.Errorf("replay: checkpoint: %w", ve.Err)
+		}
+		return nil, fmt.Errorf("replay: the log does not verify: %w", err)
+	}
+	if o.FullVerify {
+		sum.Verification = "full"
 	}
 	sum.Origin, sum.TreeSize = cp.Origin, cp.Size
 	lo, hi := uint64(0), cp.Size
 	if !o.From.IsZero() {
-		first, err := audit.FindIndexByTime(ctx, o.Source, cp.Size, o.From.Add(-audit.DefaultTimeSkew))
+		first, err := audit.FindIndexByTime(ctx, o.Log.Source, cp.Size, o.From.Add(-audit.DefaultTimeSkew))
 		if err != nil {
-			return fmt.Errorf("replay: finding %s: %w", o.From.Format(time.RFC3339), err)
+			return nil, fmt.Errorf("replay: finding %s: %w", o.From.Format(time.RFC3339), err)
 		}
 		lo = first
 	}
 	if !o.To.IsZero() {
-		end, err := audit.FindIndexByTime(ctx, o.Source, cp.Size, o.To.Add(audit.DefaultTimeSkew))
+		end, err := audit.FindIndexByTime(ctx, o.Log.Source, cp.Size, o.To.Add(audit.DefaultTimeSkew))
 		if err != nil {
-			return fmt.Errorf("replay: finding %s: %w", o.To.Format(time.RFC3339), err)
+			return nil, fmt.Errorf("replay: finding %s: %w", o.To.Format(time.RFC3339), err)
 		}
 		hi = max(end, lo)
 	}
 	sum.FirstIndex, sum.EndIndex = lo, hi
-	ks, err := audit.NewKeySet(o.Keys...)
-	if err != nil {
-		return fmt.Errorf("replay: %w", err)
-	}
+	return cp, nil
+}
 
+// decide scans the window of cp and decides each logged decision under
+// both policies on the workers, identical ones once; it returns the jobs in
+// index order once all are decided.
+func (r *replayer) decide(ctx context.Context, cp *audit.Checkpoint) ([]*replayJob, error) {
+	o, sum := r.o, r.sum
 	workers := o.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -199,50 +234,40 @@ func replay(ctx context.Context, o ReplayOptions, basePolicy, headPolicy *engine
 	evalCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for j := range jobs {
 				if j.evalBase {
-					j.base = decideJob(evalCtx, baseEngine, j)
+					j.base = decideJob(evalCtx, r.baseEngine, j)
 				}
 				if j.evalHead {
-					j.head = decideJob(evalCtx, headEngine, j)
+					j.head = decideJob(evalCtx, r.headEngine, j)
 				}
 			}
-		}()
+		})
 	}
 	var all []*replayJob
-	// Identical requests decided at the same time get the same decision:
-	// each is evaluated once per policy.
-	firstBase, firstHead := map[string]*replayJob{}, map[string]*replayJob{}
-	scanErr := audit.ScanWindow(ctx, o.Source, ks, cp, lo, hi, func(e *audit.VerifiedEntry) error {
-		sum.Records++
-		j, skip, err := jobFor(e, o, basePolicy, inv, sum.ByDate)
-		if err != nil {
-			return err
+	// Requests are decoded in the scan's workers, on every core; records
+	// that are not decisions are not decoded at all.
+	byDate := sum.ByDate
+	decode := func(e *audit.VerifiedEntry) (decodedJob, error) {
+		if e.Kind != audit.KindPlacement && e.Kind != audit.KindTransfer {
+			return decodedJob{}, nil
 		}
-		if skip != "" {
-			sum.Skipped[skip]++
+		j, skip, err := jobFor(e, o, r.basePolicy, r.inv, byDate)
+		return decodedJob{j, skip}, err
+	}
+	scanErr := audit.ScanWindow(ctx, o.Log, cp, sum.FirstIndex, sum.EndIndex, decode, func(_ *audit.VerifiedEntry, d decodedJob) error {
+		sum.Records++
+		if d.skip != "" {
+			sum.Skipped[d.skip]++
 			return nil
 		}
+		j := d.job
 		if j == nil {
 			return nil
 		}
 		all = append(all, j)
-		if j.fromLog {
-			j.base = outcome{decision: j.recorded}
-		} else if first, ok := firstBase[j.key]; ok {
-			j.baseOf = first
-		} else {
-			firstBase[j.key], j.evalBase = j, true
-		}
-		if first, ok := firstHead[j.key]; ok {
-			j.headOf = first
-		} else {
-			firstHead[j.key], j.evalHead = j, true
-		}
-		if !j.evalBase && !j.evalHead {
+		if !r.schedule(j) {
 			return nil
 		}
 		select {
@@ -255,12 +280,37 @@ func replay(ctx context.Context, o ReplayOptions, basePolicy, headPolicy *engine
 	close(jobs)
 	wg.Wait()
 	if scanErr != nil {
-		return fmt.Errorf("replay: the log does not verify, nothing replayed: %w", scanErr)
+		return nil, fmt.Errorf("replay: the log does not verify, nothing replayed: %w", scanErr)
 	}
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
-	sum.Evaluations = len(firstBase) + len(firstHead)
+	return all, nil
+}
+
+// schedule says what j takes from the log or from an identical request
+// decided before, and whether what remains must be evaluated.
+func (r *replayer) schedule(j *replayJob) bool {
+	if j.fromLog {
+		j.base = outcome{decision: j.recorded}
+	} else if first, ok := r.firstBase[j.key]; ok {
+		j.baseOf = first
+	} else {
+		r.firstBase[j.key], j.evalBase = j, true
+	}
+	if first, ok := r.firstHead[j.key]; ok {
+		j.headOf = first
+	} else {
+		r.firstHead[j.key], j.evalHead = j, true
+	}
+	return j.evalBase || j.evalHead
+}
+
+// compare adds every replayed decision's outcomes under base and head to res
+// and completes the summary.
+func (r *replayer) compare(all []*replayJob, res *DiffResult) {
+	sum := r.sum
+	sum.Evaluations = len(r.firstBase) + len(r.firstHead)
 	for _, j := range all {
 		if j.baseOf != nil {
 			j.base = j.baseOf.base
@@ -287,7 +337,13 @@ func replay(ctx context.Context, o ReplayOptions, basePolicy, headPolicy *engine
 		sum.Skipped = nil
 	}
 	res.Replay = sum
-	return nil
+}
+
+// decodedJob is what the scan's workers make of a record: a request to
+// replay, a reason it cannot be, or (both empty) not a decision.
+type decodedJob struct {
+	job  *replayJob
+	skip string
 }
 
 func decideJob(ctx context.Context, e *engine.Engine, j *replayJob) outcome {
@@ -304,7 +360,7 @@ func decideJob(ctx context.Context, e *engine.Engine, j *replayJob) outcome {
 // jobFor turns a verified record into a request to replay: a skip reason
 // for a decision that cannot be, nil for a record that is not a decision.
 func jobFor(e *audit.VerifiedEntry, o ReplayOptions, base *engine.Policy, inv *engine.Inventory, byDate bool) (*replayJob, string, error) {
-	rec, err := e.Envelope.Record()
+	rec, err := e.Record()
 	if err != nil {
 		return nil, "", fmt.Errorf("entry %d: %w", e.Index, err)
 	}
@@ -340,25 +396,25 @@ func jobFor(e *audit.VerifiedEntry, o ReplayOptions, base *engine.Policy, inv *e
 	}
 	switch kind {
 	case engine.KindPlacement:
-		var req engine.PlacementRequest
-		if err := decodeStrict(rec.Request, &req); err != nil {
+		req, err := engine.DecodePlacementRequest(rec.Request)
+		if err != nil {
 			return nil, "request does not decode", nil
 		}
 		req.At = replayTime(req.At, at, fixed)
-		j.placement = &req
-		j.label = placementLabel(&req)
-		keyed := req
+		j.placement = req
+		j.label = placementLabel(req)
+		keyed := *req
 		keyed.At = keyTime(req.At, byDate)
 		j.key = requestKey(kind, &keyed)
 	case engine.KindTransfer:
-		var req engine.TransferRequest
-		if err := decodeStrict(rec.Request, &req); err != nil {
+		req, err := engine.DecodeTransferRequest(rec.Request)
+		if err != nil {
 			return nil, "request does not decode", nil
 		}
 		req.At = replayTime(req.At, at, fixed)
-		j.transfer = &req
-		j.label = transferLabel(&req)
-		keyed := req
+		j.transfer = req
+		j.label = transferLabel(req)
+		keyed := *req
 		keyed.At = keyTime(req.At, byDate)
 		j.key = requestKey(kind, &keyed)
 	}
@@ -382,18 +438,6 @@ func keyTime(at string, byDate bool) string {
 		return at // the engine refuses it under both; keep it apart
 	}
 	return t.UTC().Format(time.DateOnly)
-}
-
-func decodeStrict(raw []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return errors.New("trailing data")
-	}
-	return nil
 }
 
 func placementLabel(r *engine.PlacementRequest) string {

@@ -234,15 +234,11 @@ func BenchmarkDiffReplay(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	keys, err := audit.ParsePublicKeys(pemBytes)
-	if err != nil {
-		b.Fatal(err)
-	}
 	vkey, err := os.ReadFile(filepath.Join(logDir, audit.LogVerifierKeyFile))
 	if err != nil {
 		b.Fatal(err)
 	}
-	v, err := audit.NoteVerifier(string(vkey))
+	trusted, err := audit.NewTrustedLog(logDir, src, pemBytes, string(vkey))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -262,7 +258,7 @@ func BenchmarkDiffReplay(b *testing.B) {
 			var res *policyci.DiffResult
 			for b.Loop() {
 				res, err = policyci.Diff(context.Background(), policyci.DiffOptions{Base: base, Head: head, Replay: &policyci.ReplayOptions{
-					Log: logDir, Source: src, Keys: keys, LogVerifier: v, Inventory: demoInventory,
+					Log: trusted, Inventory: demoInventory,
 					ReevaluateBase: mode.reevaluate, FullVerify: mode.full, At: mode.at,
 				}})
 				if err != nil {

@@ -30,6 +30,8 @@ const (
 	SuiteCoverage  = "coverage"  // coverage under the threshold
 	SuiteMetadata  = "metadata"  // rule METADATA: id, effect, citation, unique ids
 	SuiteReference = "reference" // reference data: ISO codes, dates, sources
+	SuiteFormat    = "format"    // a .rego file not formatted as opa fmt formats it
+	SuiteOmission  = "omission"  // a negation or inequality an absent input makes undefined
 )
 
 // Result is one test, scenario or finding.

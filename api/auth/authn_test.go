@@ -88,7 +88,9 @@ func TestLoadConfigErrorsNameFields(t *testing.T) {
 		return p
 	}
 	tests := []struct{ body, want string }{
-		{"tokens:\n  - {principal: ci, roles: [tenant], sha256: abc}\n", "tokens[0].sha256"},
+		{"tokens:\n  - {principal: ci, roles: [tenant], sha256: abc}\n", "auth.yaml:2:46: tokens[0].sha256: must be the 64 hex digits"},
+		{"tokens:\n  - principal: ci\n    roles: tenant\n", "auth.yaml:3:12: tokens[0].roles: must be a list"},
+		{"tokens:\n  - principal: ci\n    role: [tenant]\n", `auth.yaml:3:5: tokens[0].role: unknown field "role" (did you mean "roles"?)`},
 		{"tokens:\n  - {principal: ci, sha256: " + tokenHash("x") + "}\n", "tokens[0].roles"},
 		{"tokens:\n  - {roles: [admin], sha256: " + tokenHash("x") + "}\n", "tokens[0].principal"},
 		{"tokens:\n  - {principal: ci, roles: [Admin!], sha256: " + tokenHash("x") + "}\n", "tokens[0].roles[0]"},

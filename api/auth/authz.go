@@ -8,6 +8,7 @@ import (
 	"path"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,6 +31,8 @@ const (
 	TypeWorkload  cedar.EntityType = "Sovereign::Workload"
 	TypeSite      cedar.EntityType = "Sovereign::Site"
 	TypeLog       cedar.EntityType = "Sovereign::Log"
+	TypeTree      cedar.EntityType = "Sovereign::Tree"
+	TypeRecord    cedar.EntityType = "Sovereign::Record"
 	TypeBundle    cedar.EntityType = "Sovereign::Bundle"
 	TypeInventory cedar.EntityType = "Sovereign::Inventory"
 	typeAction    cedar.EntityType = "Sovereign::Action"
@@ -46,11 +49,12 @@ const (
 	ActionInventoryRead  = "inventory.read"
 	ActionInventoryWrite = "inventory.write"
 	ActionOverride       = "override"
+	ActionDriftRead      = "drift.read"
 )
 
 // Actions lists every action, in a stable order.
 var Actions = []string{ActionDecide, ActionAdmit, ActionAuditRead, ActionReportExport, ActionBundleRead,
-	ActionBundlePublish, ActionInventoryRead, ActionInventoryWrite, ActionOverride}
+	ActionBundlePublish, ActionInventoryRead, ActionInventoryWrite, ActionOverride, ActionDriftRead}
 
 // BundleDataKey is where a policy bundle carries its Cedar documents: the data
 // document data.authz = {"schema": "<schema text>", "policies": {"<file>.cedar":
@@ -350,6 +354,24 @@ func InlineDataset(d *engine.Dataset) Resource {
 // InlineWorkload makes a Resource of a workload given in a request body.
 func InlineWorkload(w *engine.Workload) Resource {
 	e := workloadEntity("inline:"+w.ID, w)
+	return Resource{UID: e.UID, Inline: &e}
+}
+
+// AuditRecord makes a Resource of the audit record at index, which belongs
+// to tenants (audit.RecordTenants): a member of each, with the set as its
+// tenants attribute.
+func AuditRecord(index uint64, tenants []string) Resource {
+	uids := make([]cedar.EntityUID, len(tenants))
+	set := make([]cedar.Value, len(tenants))
+	for i, t := range tenants {
+		uids[i] = cedar.NewEntityUID(TypeTenant, cedar.String(t))
+		set[i] = uids[i]
+	}
+	e := cedar.Entity{
+		UID:        cedar.NewEntityUID(TypeRecord, cedar.String(strconv.FormatUint(index, 10))),
+		Parents:    cedar.NewEntityUIDSet(uids...),
+		Attributes: cedar.NewRecord(cedar.RecordMap{"tenants": cedar.NewSet(set...)}),
+	}
 	return Resource{UID: e.UID, Inline: &e}
 }
 

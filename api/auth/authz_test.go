@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -207,12 +208,12 @@ func TestBundleAuthzTravelsAndReloads(t *testing.T) {
 		t.Fatal(err)
 	}
 	acme := &Identity{ID: "ci", Tenant: "acme", Roles: []string{"tenant"}}
-	before := a.Authorize(acme, ActionAuditRead, nil, Ref(TypeLog, "audit"))
+	before := a.Authorize(acme, ActionBundleRead, nil, Ref(TypeBundle, "active"))
 	if before.Allowed {
-		t.Fatal("built-in set lets a tenant read the whole log")
+		t.Fatal("built-in set lets a tenant read the bundle")
 	}
 
-	granted := build(t, `@id("tenants-read-log") permit (principal in Sovereign::Role::"tenant", action == Sovereign::Action::"audit.read", resource);`)
+	granted := build(t, `@id("tenants-read-bundle") permit (principal in Sovereign::Role::"tenant", action == Sovereign::Action::"bundle.read", resource);`)
 	if err := CheckBundle(granted, builtinSet(t)); err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +224,7 @@ func TestBundleAuthzTravelsAndReloads(t *testing.T) {
 	if err != nil || set.Source != "bundle" {
 		t.Fatalf("after reload: %v %v", set, err)
 	}
-	if d := a.Authorize(acme, ActionAuditRead, nil, Ref(TypeLog, "audit")); !d.Allowed {
+	if d := a.Authorize(acme, ActionBundleRead, nil, Ref(TypeBundle, "active")); !d.Allowed {
 		t.Fatalf("the bundle's policy is not in force after activation: %+v", d)
 	}
 
@@ -255,6 +256,7 @@ func TestTenantBoundary(t *testing.T) {
 	acme := &Identity{ID: "ci", Tenant: "acme", Roles: []string{"tenant"}}
 	acmeAdmin := &Identity{ID: "ops", Tenant: "acme", Roles: []string{"tenant", "admin"}}
 	auditor := &Identity{ID: "kpmg", Roles: []string{"auditor", "admin"}}
+	acmeAuditor := &Identity{ID: "acme-audit", Tenant: "acme", Roles: []string{"auditor"}}
 	tests := []struct {
 		who    *Identity
 		action string
@@ -274,9 +276,31 @@ func TestTenantBoundary(t *testing.T) {
 		// auditors decide nothing, even when also admin
 		{auditor, ActionDecide, Ref(TypeDataset, "customer-pii-eu"), false},
 		{auditor, ActionAuditRead, Ref(TypeLog, "audit"), true},
+
+		// The log (issue #19 item 2): a tenant-scoped principal reads the
+		// tree and its own tenant's records, whatever its roles.
+		{acme, ActionAuditRead, Ref(TypeTree, "audit"), true},
+		{acme, ActionAuditRead, AuditRecord(3, []string{"acme"}), true},
+		{acme, ActionAuditRead, AuditRecord(3, []string{"klinikum"}), false},
+		{acme, ActionAuditRead, AuditRecord(3, []string{"acme", "klinikum"}), false},
+		{acme, ActionAuditRead, AuditRecord(3, nil), false},
+		{acme, ActionAuditRead, Ref(TypeLog, "audit"), false},
+		{acmeAdmin, ActionAuditRead, Ref(TypeLog, "audit"), false},
+		{acmeAdmin, ActionAuditRead, AuditRecord(3, []string{"klinikum"}), false},
+		{acmeAdmin, ActionAuditRead, AuditRecord(3, []string{"acme"}), true},
+		{acmeAdmin, ActionReportExport, Ref(TypeLog, "audit"), false},
+		{acmeAdmin, ActionReportExport, Ref(TypeTenant, "acme"), true},
+		{acmeAdmin, ActionReportExport, Ref(TypeTenant, "klinikum"), false},
+		{acmeAuditor, ActionAuditRead, AuditRecord(3, []string{"acme"}), true},
+		{acmeAuditor, ActionAuditRead, AuditRecord(3, []string{"klinikum"}), false},
+		{acmeAuditor, ActionAuditRead, Ref(TypeLog, "audit"), false},
+		{acmeAuditor, ActionReportExport, Ref(TypeTenant, "acme"), true},
+		{auditor, ActionAuditRead, AuditRecord(3, []string{"acme", "klinikum"}), true},
+		{auditor, ActionAuditRead, AuditRecord(3, nil), true},
+		{auditor, ActionAuditRead, Ref(TypeTree, "audit"), true},
 	}
-	for _, tt := range tests {
-		t.Run(tt.who.ID+" "+tt.action+" "+tt.res.UID.String(), func(t *testing.T) {
+	for i, tt := range tests {
+		t.Run(fmt.Sprintf("%d %s %s %s", i, tt.who.ID, tt.action, tt.res.UID), func(t *testing.T) {
 			if d := a.Authorize(tt.who, tt.action, nil, tt.res); d.Allowed != tt.want {
 				t.Errorf("allowed = %v, want %v (%s)", d.Allowed, tt.want, d.Reason())
 			}

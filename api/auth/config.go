@@ -14,7 +14,7 @@ import (
 	"os"
 	"regexp"
 
-	"sigs.k8s.io/yaml"
+	"github.com/sovereign-engine/sovereign/internal/yamlfile"
 )
 
 // Config is the --auth-config file: who may authenticate, and as which
@@ -81,20 +81,37 @@ var (
 )
 
 // LoadConfig reads the file strictly (unknown fields are errors) and checks
-// it; every problem is reported with its field path.
+// it; every problem is reported at once, each as file:line:column: field
+// path: message.
 func LoadConfig(path string) (*Config, error) {
-	b, err := os.ReadFile(path)
+	doc, err := yamlfile.Read(path, yamlfile.DefaultLimits)
 	if err != nil {
 		return nil, fmt.Errorf("auth config: %w", err)
 	}
 	var c Config
-	if err := yaml.UnmarshalStrict(b, &c); err != nil {
-		return nil, fmt.Errorf("auth config %s: %w", path, err)
+	if err := doc.Decode(&c); err != nil {
+		return nil, fmt.Errorf("auth config:\n%w", err)
 	}
-	if err := c.check(); err != nil {
-		return nil, fmt.Errorf("auth config %s: %w", path, err)
+	if ps := c.problems(); len(ps) > 0 {
+		errs := make(yamlfile.Errors, len(ps))
+		for i, p := range ps {
+			errs[i] = doc.At(p.path, "%s", p.message)
+		}
+		return nil, fmt.Errorf("auth config:\n%w", errs)
 	}
 	return &c, nil
+}
+
+// problem is one thing wrong with a configuration, at a field path.
+type problem struct{ path, message string }
+
+// check reports every problem of a configuration built in code.
+func (c *Config) check() error {
+	var errs []error
+	for _, p := range c.problems() {
+		errs = append(errs, fmt.Errorf("%s: %s", p.path, p.message))
+	}
+	return errors.Join(errs...)
 }
 
 // Empty reports whether no caller is configured at all.
@@ -102,10 +119,10 @@ func (c *Config) Empty() bool {
 	return c == nil || (len(c.Tokens)+len(c.Clients) == 0 && c.Anonymous == nil)
 }
 
-func (c *Config) check() error {
-	var errs []error
+func (c *Config) problems() []problem {
+	var ps []problem
 	bad := func(path, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
+		ps = append(ps, problem{path, fmt.Sprintf(format, args...)})
 	}
 	checkIdentity := func(path, principal, tenant string, roles []string) {
 		if principal != "" && !nameRE.MatchString(principal) {
@@ -186,7 +203,7 @@ func (c *Config) check() error {
 	} else if c.ClientCAFile != "" {
 		bad("clients", "client_ca_file is set but no client is configured")
 	}
-	return errors.Join(errs...)
+	return ps
 }
 
 func (cl ClientConfig) principal() string {

@@ -1,8 +1,9 @@
 // Package mysqltest gives tests a fresh, empty MySQL/MariaDB database for the
 // audit log's mysql backend, on the server named by SOVEREIGN_TEST_MYSQL_DSN
 // (scripts/mariadb.sh starts one and prints it). Without it the test is
-// skipped, unless SOVEREIGN_REQUIRE_MYSQL=1 (set by .ci/run), which fails it:
-// CI never silently skips the database tests.
+// skipped, unless SOVEREIGN_REQUIRE_ALL=1 (set by .ci/run) or
+// SOVEREIGN_REQUIRE_MYSQL=1, which fail it: CI never silently skips the
+// database tests.
 package mysqltest
 
 import (
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/sovereign-engine/sovereign/internal/testenv"
 )
 
 // Environment variables read by DSN.
@@ -29,12 +32,7 @@ const (
 func DSN(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv(DSNEnv)
-	if base == "" {
-		if os.Getenv(RequireEnv) == "1" {
-			t.Fatalf("%s=1 but %s is unset: start a server with scripts/mariadb.sh", RequireEnv, DSNEnv)
-		}
-		t.Skipf("%s unset: no MySQL/MariaDB to test against (scripts/mariadb.sh starts one)", DSNEnv)
-	}
+	testenv.Need(t, base != "", "MariaDB: "+DSNEnv+" unset (make deps installs it; eval \"$(scripts/mariadb.sh start)\" starts one)", RequireEnv)
 	cfg, err := mysql.ParseDSN(base)
 	if err != nil {
 		t.Fatalf("%s: %v", DSNEnv, err)

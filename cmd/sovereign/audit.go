@@ -2,14 +2,14 @@ package main
 
 import (
 	"context"
-	"crypto"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,6 +19,7 @@ import (
 
 	"github.com/sovereign-engine/sovereign/audit"
 	_ "github.com/sovereign-engine/sovereign/audit/kms" // KMS URIs for --signing-key
+	"github.com/sovereign-engine/sovereign/audit/report"
 )
 
 // newAuditCmd is the auditor's side of the audit log: verify it offline, read it.
@@ -31,10 +32,14 @@ func newAuditCmd() *cobra.Command {
 	return cmd
 }
 
+// logUsage is the --log flag of the commands that read a log.
+const logUsage = "the log: a directory (a data dir or its log/) or the URL of its tiles root"
+
 func newAuditVerifyCmd() *cobra.Command {
-	var logLoc, pubKeyFile, logKeyFile, pinFile, savePin, evidence string
-	var witnessKeys []string
-	var asJSON, quiet bool
+	var trust trustedLogFlags
+	var pinFile, savePin, evidence string
+	var quiet bool
+	var format *outputFormat
 	cmd := &cobra.Command{
 		Use:   "verify (--log DIR|URL --public-key FILE [--log-key FILE] [--pin CHECKPOINT] [--witness-key KEY] | --evidence FILE)",
 		Short: "Verify the whole log: checkpoint signature, tree, every record signature, pinned checkpoint",
@@ -55,24 +60,17 @@ cosignature of that witness: a checkpoint the witness never accepted may be a
 split view, a history other readers are not shown (docs/operations.md).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			witnesses := make([]note.Verifier, 0, len(witnessKeys))
-			for _, k := range witnessKeys {
-				w, err := audit.WitnessVerifier(k)
-				if err != nil {
-					return fmt.Errorf("--witness-key: %w", err)
-				}
-				witnesses = append(witnesses, w)
+			asJSON, err := format.json()
+			if err != nil {
+				return err
 			}
 			if evidence != "" {
-				return verifyEvidence(cmd, evidence, pubKeyFile, logKeyFile, witnesses, asJSON)
+				return verifyEvidence(cmd, evidence, &trust, asJSON)
 			}
-			if logLoc == "" || pubKeyFile == "" {
+			if trust.log == "" || trust.publicKey == "" {
 				return errors.New(`verify: --log and --public-key are required (or --evidence)`)
 			}
-			if logKeyFile == "" {
-				logKeyFile = filepath.Join(filepath.Dir(pubKeyFile), audit.LogVerifierKeyFile)
-			}
-			src, keys, v, err := openAuditSource(logLoc, pubKeyFile, logKeyFile)
+			tl, err := trust.open()
 			if err != nil {
 				return err
 			}
@@ -82,22 +80,19 @@ split view, a history other readers are not shown (docs/operations.md).`,
 				if err != nil {
 					return fmt.Errorf("pin: %w", err)
 				}
-				if pin, err = audit.ParseCheckpoint(raw, v); err != nil {
+				if pin, err = audit.ParseCheckpoint(raw, tl.Verifier); err != nil {
 					return fmt.Errorf("pin %s: %w", pinFile, err)
 				}
 			}
 			batchGC()
 			bar := newProgressBar(cmd.ErrOrStderr(), quiet, "verify")
-			sum, verr := audit.VerifyLog(audit.WithProgress(cmd.Context(), bar.update), src, keys, v, pin)
+			sum, verr := tl.Verify(audit.WithProgress(cmd.Context(), bar.update), pin)
 			bar.done()
-			if verr == nil && len(witnesses) > 0 {
-				verr = audit.CheckCosigned([]byte(sum.Checkpoint), witnesses...)
-			}
 			out := cmd.OutOrStdout()
 			if asJSON {
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
-				report := struct {
+				doc := struct {
 					audit.Summary
 					OK    bool   `json:"ok"`
 					Error string `json:"error,omitempty"`
@@ -106,14 +101,14 @@ split view, a history other readers are not shown (docs/operations.md).`,
 				}{Summary: sum, OK: verr == nil}
 				var ve *audit.VerifyError
 				if errors.As(verr, &ve) {
-					report.Error, report.What = ve.Err.Error(), ve.What
+					doc.Error, doc.What = ve.Err.Error(), ve.What
 					if ve.Index >= 0 {
-						report.Index = &ve.Index
+						doc.Index = &ve.Index
 					}
 				} else if verr != nil {
-					report.Error = verr.Error()
+					doc.Error = verr.Error()
 				}
-				if err := enc.Encode(report); err != nil {
+				if err := enc.Encode(doc); err != nil {
 					return err
 				}
 			} else {
@@ -134,14 +129,11 @@ split view, a history other readers are not shown (docs/operations.md).`,
 			return nil
 		},
 	}
+	trust.register(cmd, "log", logUsage, "")
 	f := cmd.Flags()
-	f.StringVar(&logLoc, "log", "", "the log: a directory (a data dir or its log/) or the URL of its tiles root")
-	f.StringVar(&pubKeyFile, "public-key", "", "PEM file of the record signing public keys (signing.pub)")
-	f.StringVar(&logKeyFile, "log-key", "", "the log's checkpoint verifier key (log.vkey; default: next to --public-key)")
 	f.StringVar(&pinFile, "pin", "", "a checkpoint verified earlier; the log must extend it")
 	f.StringVar(&savePin, "save-pin", "", "after success, write the verified checkpoint here (the next run's --pin)")
-	f.BoolVar(&asJSON, "json", false, "print the summary as JSON")
-	f.StringArrayVar(&witnessKeys, "witness-key", nil, "require the checkpoint to be cosigned by this witness: its verifier key or a file holding it (witness.vkey); repeat for several")
+	format = addOutputFormat(cmd)
 	f.StringVar(&evidence, "evidence", "", "verify this evidence pack (.tar.gz from 'audit export --format evidence') instead of a log")
 	f.BoolVar(&quiet, "quiet", false, "no progress bar (there is none when stderr is not a terminal)")
 	return cmd
@@ -153,17 +145,12 @@ func printSummary(w io.Writer, s audit.Summary, verr error) {
 		fmt.Fprintf(w, "checkpoint:  size %d, root %s\n", s.TreeSize, s.Root)
 	}
 	if verr == nil {
-		kinds := make([]string, 0, len(s.Kinds))
-		for k := range s.Kinds {
-			kinds = append(kinds, string(k))
-		}
-		sort.Strings(kinds)
 		fmt.Fprintf(w, "records:     %d\n", s.TreeSize)
-		for _, k := range kinds {
-			fmt.Fprintf(w, "  %-22s %d\n", k, s.Kinds[audit.Kind(k)])
+		for _, k := range slices.Sorted(maps.Keys(s.Kinds)) {
+			fmt.Fprintf(w, "  %-22s %d\n", k, s.Kinds[k])
 		}
-		for id, n := range s.KeyIDs {
-			fmt.Fprintf(w, "signed by:   %s (%d)\n", id, n)
+		for _, id := range slices.Sorted(maps.Keys(s.KeyIDs)) {
+			fmt.Fprintf(w, "signed by:   key %s (%d records)\n", id, s.KeyIDs[id])
 		}
 		if !s.FirstTime.IsZero() {
 			fmt.Fprintf(w, "span:        %s → %s\n", s.FirstTime.Format(time.RFC3339), s.LastTime.Format(time.RFC3339))
@@ -256,7 +243,7 @@ check record signatures (verify does).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&logLoc, "log", "", "the log: a directory (a data dir or its log/) or the URL of its tiles root")
+	f.StringVar(&logLoc, "log", "", logUsage)
 	f.StringVar(&logKeyFile, "log-key", "", "check the checkpoint with this verifier key (log.vkey)")
 	f.Uint64VarP(&n, "lines", "n", 10, "how many of the last records to print")
 	f.BoolVarP(&follow, "follow", "f", false, "keep printing records as they are published")
@@ -283,76 +270,39 @@ func printEntries(ctx context.Context, w io.Writer, src audit.Source, size, from
 	return nil
 }
 
-// openAuditSource opens the log and the auditor's keys.
-func openAuditSource(logLoc, pubKeyFile, logKeyFile string) (audit.Source, []crypto.PublicKey, note.Verifier, error) {
-	src, err := audit.NewSource(logLoc)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	pemBytes, err := os.ReadFile(pubKeyFile)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("public key: %w", err)
-	}
-	keys, err := audit.ParsePublicKeys(pemBytes)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("public key %s: %w", pubKeyFile, err)
-	}
-	vkey, err := os.ReadFile(logKeyFile)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("log key (--log-key): %w", err)
-	}
-	v, err := audit.NoteVerifier(string(vkey))
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("log key %s: %w", logKeyFile, err)
-	}
-	return src, keys, v, nil
-}
-
 // verifyEvidence checks an evidence pack offline, with the auditor's keys when
 // given and the pack's otherwise.
-func verifyEvidence(cmd *cobra.Command, file, pubKeyFile, logKeyFile string, witnesses []note.Verifier, asJSON bool) error {
-	var keys []crypto.PublicKey
-	var v note.Verifier
-	if pubKeyFile != "" {
-		pemBytes, err := os.ReadFile(pubKeyFile)
-		if err != nil {
-			return fmt.Errorf("public key: %w", err)
-		}
-		if keys, err = audit.ParsePublicKeys(pemBytes); err != nil {
-			return fmt.Errorf("public key %s: %w", pubKeyFile, err)
-		}
+func verifyEvidence(cmd *cobra.Command, file string, trust *trustedLogFlags, asJSON bool) error {
+	witnesses, err := trust.witnesses()
+	if err != nil {
+		return err
 	}
-	if logKeyFile != "" {
-		vkey, err := os.ReadFile(logKeyFile)
-		if err != nil {
-			return fmt.Errorf("log key: %w", err)
-		}
-		if v, err = audit.NoteVerifier(string(vkey)); err != nil {
-			return fmt.Errorf("log key %s: %w", logKeyFile, err)
-		}
+	keys, v, err := trust.auditorKeys()
+	if err != nil {
+		return err
 	}
 	f, err := os.Open(file)
 	if err != nil {
 		return fmt.Errorf("evidence: %w", err)
 	}
 	defer f.Close()
-	sum, verr := audit.VerifyEvidence(cmd.Context(), f, keys, v)
+	sum, verr := report.VerifyEvidence(cmd.Context(), f, keys, v)
 	if verr == nil && len(witnesses) > 0 {
 		verr = audit.CheckCosigned([]byte(sum.Checkpoint), witnesses...)
 	}
 	out := cmd.OutOrStdout()
 	if asJSON {
-		report := struct {
-			*audit.EvidenceSummary
+		doc := struct {
+			*report.EvidenceSummary
 			OK    bool   `json:"ok"`
 			Error string `json:"error,omitempty"`
 		}{EvidenceSummary: sum, OK: verr == nil}
 		if verr != nil {
-			report.Error = verr.Error()
+			doc.Error = verr.Error()
 		}
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(report); err != nil {
+		if err := enc.Encode(doc); err != nil {
 			return err
 		}
 	} else if verr == nil {
@@ -373,7 +323,7 @@ func verifyEvidence(cmd *cobra.Command, file, pubKeyFile, logKeyFile string, wit
 		fmt.Fprintln(out, "OK")
 	}
 	if verr != nil {
-		var ee *audit.EvidenceError
+		var ee *report.EvidenceError
 		var ve *audit.VerifyError
 		if errors.As(verr, &ee) || errors.As(verr, &ve) {
 			return &exitError{code: 1, err: verr}
@@ -384,11 +334,12 @@ func verifyEvidence(cmd *cobra.Command, file, pubKeyFile, logKeyFile string, wit
 }
 
 func newAuditExportCmd() *cobra.Command {
-	var logLoc, pubKeyFile, logKeyFile, from, to, tenant, dataset, site, kind, format, output string
+	var trust trustedLogFlags
+	var from, to, tenant, dataset, site, kind, format, output string
 	var skew time.Duration
-	var full, quiet bool
+	var full, quiet, confined bool
 	cmd := &cobra.Command{
-		Use:   "export --log DIR|URL --public-key FILE [--log-key FILE] [--from T] [--to T] [--tenant X] [--dataset D] [--site S] [--kind K] --format json|csv|html|pdf|evidence -o FILE",
+		Use:   "export --log DIR|URL --public-key FILE [--log-key FILE] [--from T] [--to T] [--tenant X [--confined]] [--dataset D] [--site S] [--kind K] --format json|csv|html|pdf|evidence -o FILE",
 		Short: "Write an auditor's report of a verified log: json, csv, html, pdf or an evidence pack",
 		Long: `Export verifies the log (the checkpoint's signature, every record it reads: its
 signature and its place in the checkpoint's tree; with --full-verify the whole log
@@ -401,24 +352,30 @@ inclusive, --to exclusive. The period is found by binary search on the index, no
 by reading the whole log (see docs/reports.md). Formats: json, csv (one row per
 record, documented columns), html (one self-contained page with charts), pdf,
 evidence (.tar.gz with inclusion proofs, checked offline by 'audit verify
---evidence').`,
+--evidence').
+
+--tenant selects the records that belong to a tenant (their "tenants"), alone or
+with others; with --confined, only those of that tenant alone, with a timeline
+without refusals: the report the tenant's own principals get from the API, fit
+to hand to the tenant (docs/authz.md).
+
+With --witness-key the checkpoint must also carry a valid cosignature of that
+witness, as for 'audit verify'.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f, err := audit.ParseReportFormat(format)
+			f, err := report.ParseFormat(format)
 			if err != nil {
 				return err
 			}
 			batchGC()
-			if logKeyFile == "" {
-				logKeyFile = filepath.Join(filepath.Dir(pubKeyFile), audit.LogVerifierKeyFile)
-			}
-			src, keys, v, err := openAuditSource(logLoc, pubKeyFile, logKeyFile)
+			tl, err := trust.open()
 			if err != nil {
 				return err
 			}
-			pubPEM, _ := os.ReadFile(pubKeyFile)
-			vkey, _ := os.ReadFile(logKeyFile)
-			q := audit.ReportQuery{Tenant: tenant, Dataset: dataset, Site: site, Kind: audit.Kind(kind)}
+			if confined && tenant == "" {
+				return errors.New("export: --confined needs --tenant: it confines the report to that tenant's records")
+			}
+			q := report.Query{Tenant: tenant, Confined: confined, Dataset: dataset, Site: site, Kind: audit.Kind(kind)}
 			if q.From, err = parseReportTime("from", from); err != nil {
 				return err
 			}
@@ -434,9 +391,8 @@ evidence (.tar.gz with inclusion proofs, checked offline by 'audit verify
 			}
 			defer os.Remove(tmp.Name())
 			bar := newProgressBar(cmd.ErrOrStderr(), quiet, "verifying and exporting")
-			sum, err := audit.WriteReport(cmd.Context(), audit.ReportOptions{
-				Source: src, Keys: keys, LogVerifier: v, PublicKeysPEM: pubPEM, LogVerifierKey: string(vkey),
-				Query: q, TimeSkew: skew, FullVerify: full, Progress: bar.update,
+			sum, err := report.Write(cmd.Context(), report.Options{
+				Log: tl, Query: q, TimeSkew: skew, FullVerify: full, Progress: bar.update,
 			}, f, tmp)
 			bar.done()
 			if cerr := tmp.Close(); err == nil && cerr != nil {
@@ -461,17 +417,17 @@ evidence (.tar.gz with inclusion proofs, checked offline by 'audit verify
 			return nil
 		},
 	}
+	trust.register(cmd, "log", logUsage, "")
 	fl := cmd.Flags()
-	fl.StringVar(&logLoc, "log", "", "the log: a directory (a data dir or its log/) or the URL of its tiles root")
-	fl.StringVar(&pubKeyFile, "public-key", "", "PEM file of the record signing public keys (signing.pub)")
-	fl.StringVar(&logKeyFile, "log-key", "", "the log's checkpoint verifier key (log.vkey; default: next to --public-key)")
 	fl.StringVar(&from, "from", "", "start of the period, inclusive (RFC 3339 or YYYY-MM-DD)")
 	fl.StringVar(&to, "to", "", "end of the period, exclusive (RFC 3339 or YYYY-MM-DD)")
-	fl.StringVar(&tenant, "tenant", "", "only records of this tenant (derived from the principal or an inline dataset)")
+	fl.StringVar(&tenant, "tenant", "", "only records that belong to this tenant (the record's tenants, docs/reports.md)")
+	fl.BoolVar(&confined, "confined", false, "with --tenant: only records of that tenant alone, as its own principals get them (docs/authz.md)")
 	fl.StringVar(&dataset, "dataset", "", "only records about this dataset id")
 	fl.StringVar(&site, "site", "", "only records naming this site")
 	fl.StringVar(&kind, "kind", "", "only records of this kind (decision.placement, override, …)")
 	fl.StringVar(&format, "format", "", "json, csv, html, pdf or evidence")
+	completeFormats(cmd, "json", "csv", "html", "pdf", "evidence")
 	fl.StringVarP(&output, "output", "o", "", "the file to write")
 	fl.DurationVar(&skew, "time-skew", audit.DefaultTimeSkew, "how far record times may be out of index order")
 	fl.BoolVar(&full, "full-verify", false, "verify the whole log first, as 'audit verify' (reads every entry)")

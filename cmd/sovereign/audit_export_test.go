@@ -70,3 +70,24 @@ func TestAuditExportCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditExportConfined: --tenant X --confined writes the report X's own
+// principals get from the API, here of a log written before records named
+// their tenants (testdata/audit/prechange-log/README.md: acme's records are
+// 0, 1, 7 and 9).
+func TestAuditExportConfined(t *testing.T) {
+	dir := "../../testdata/audit/prechange-log"
+	pub := filepath.Join(dir, audit.SigningPublicKeysFile)
+	out := filepath.Join(t.TempDir(), "acme.json")
+	stdout, err := runCmd(t, newAuditCmd(), "export", "--log", dir, "--public-key", pub, "--tenant", "acme", "--confined", "--format", "json", "-o", out)
+	if err != nil || !strings.Contains(stdout, "wrote "+out+": 4 records") {
+		t.Fatalf("export --confined: %v\n%s", err, stdout)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil || !strings.Contains(string(b), `"confined":true`) {
+		t.Errorf("the report does not say it is confined: %v", err)
+	}
+	if _, err := runCmd(t, newAuditCmd(), "export", "--log", dir, "--public-key", pub, "--confined", "--format", "json", "-o", out); err == nil || !strings.Contains(err.Error(), "--confined needs --tenant") {
+		t.Errorf("--confined without --tenant: %v", err)
+	}
+}

@@ -154,6 +154,15 @@ func TestKeygenCommand(t *testing.T) {
 	if _, err := runCmd(t, newKeygenCmd(), "--private-key", priv); err == nil {
 		t.Error("keygen overwrote an existing key without --force")
 	}
+	// A second key beside the first gets its own public key file, named
+	// after it: it must not replace signing.pub.
+	k2 := filepath.Join(dir, "k", "k2.pem")
+	if _, err := runCmd(t, newKeygenCmd(), "--private-key", k2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "k", "k2.pub")); err != nil {
+		t.Errorf("k2.pem's public key: %v", err)
+	}
 
 	t.Setenv(audit.PassphraseEnv, "pw")
 	if _, err := runCmd(t, newKeygenCmd(), "--private-key", priv, "--force", "--encrypt"); err != nil {

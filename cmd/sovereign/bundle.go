@@ -1,12 +1,12 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -76,11 +76,16 @@ or ECDSA PEM private key; OPA does not sign with Ed25519) it carries a
 func newBundleVerifyCmd() *cobra.Command {
 	var keyFlags []string
 	var alg string
+	var format *outputFormat
 	cmd := &cobra.Command{
 		Use:   "verify FILE --public-key KEY",
 		Short: "Check a bundle's signature and file hashes (exit 1 if it does not verify)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			asJSON, err := format.json()
+			if err != nil {
+				return err
+			}
 			keys, err := publicKeys(keyFlags, alg)
 			if err != nil {
 				return err
@@ -97,10 +102,20 @@ func newBundleVerifyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "ok: %s revision %q digest %s signed by %v\n", args[0], p.Revision, p.Digest, signers)
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), struct {
+					File     string           `json:"file"`
+					Verified bool             `json:"verified"`
+					Revision string           `json:"revision"`
+					Digest   string           `json:"digest"`
+					Signers  []bundles.Signer `json:"signers"`
+				}{args[0], true, p.Revision, p.Digest, signers})
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "ok: %s revision %q digest %s signed by %s\n", args[0], p.Revision, p.Digest, signerList(signers))
 			return err
 		},
 	}
+	format = addOutputFormat(cmd)
 	cmd.Flags().StringArrayVar(&keyFlags, "public-key", nil, "PEM public key, or ID=PATH for a named key; repeat for several")
 	cmd.Flags().StringVar(&alg, "signing-alg", "", "JWS algorithm of the keys (default: from the key type)")
 	return cmd
@@ -135,12 +150,16 @@ type bundleInfo struct {
 }
 
 func newBundleInspectCmd() *cobra.Command {
-	var asJSON bool
+	var format *outputFormat
 	cmd := &cobra.Command{
 		Use:   "inspect FILE",
 		Short: "Print a bundle's revision, digest, roots, files and signer (signature not verified: use verify)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			asJSON, err := format.json()
+			if err != nil {
+				return err
+			}
 			b, err := bundles.Read(args[0], nil)
 			if err != nil {
 				return err
@@ -170,28 +189,25 @@ func newBundleInspectCmd() *cobra.Command {
 			}
 			w := cmd.OutOrStdout()
 			if asJSON {
-				enc := json.NewEncoder(w)
-				enc.SetIndent("", "  ")
-				return enc.Encode(info)
+				return writeJSON(w, info)
 			}
-			fmt.Fprintf(w, "file:      %s\n", info.File)
+			fmt.Fprintf(w, "file:        %s\n", info.File)
 			if info.FileSHA256 != "" {
-				fmt.Fprintf(w, "sha256:    %s (the file as distributed)\n", info.FileSHA256)
+				fmt.Fprintf(w, "file hash:   %s (the bytes as distributed)\n", info.FileSHA256)
 			}
-			fmt.Fprintf(w, "revision:  %s\ndigest:    %s (content, as recorded in decisions)\nroots:     %v\n", info.Revision, info.Digest, info.Roots)
+			fmt.Fprintf(w, "revision:    %s\ndigest:      %s (content, as recorded in decisions)\nroots:       %s\n", info.Revision, info.Digest, strings.Join(info.Roots, ", "))
 			if len(info.Signers) == 0 {
-				fmt.Fprintln(w, "signed:    no")
+				fmt.Fprintln(w, "signed:      no")
+			} else {
+				fmt.Fprintf(w, "signed by:   %s (not verified here: use bundle verify)\n", signerList(info.Signers))
 			}
-			for _, s := range info.Signers {
-				fmt.Fprintf(w, "signed by: key %q, %s (not verified here: use bundle verify)\n", s.KeyID, s.Algorithm)
-			}
-			fmt.Fprintf(w, "modules:   %d\n", len(info.Files))
+			fmt.Fprintf(w, "modules:     %d\n", len(info.Files))
 			for _, f := range info.Files {
 				fmt.Fprintf(w, "  %s\n", f)
 			}
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	format = addOutputFormat(cmd)
 	return cmd
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"os"
 	"path/filepath"
@@ -34,8 +35,20 @@ func TestBundleCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, `revision "r7"`) {
 		t.Fatalf("build: exit %d\n%s%s", code, stdout, stderr)
 	}
-	if code, stdout, stderr = runCLI(t, "", "bundle", "verify", out, "--public-key", pubPath); code != 0 || !strings.Contains(stdout, "ok: ") {
+	if code, stdout, stderr = runCLI(t, "", "bundle", "verify", out, "--public-key", pubPath); code != 0 || !strings.Contains(stdout, `ok: `) ||
+		!strings.Contains(stdout, `signed by key "default" (ES256)`) {
 		t.Fatalf("verify with the right key: exit %d\n%s%s", code, stdout, stderr)
+	}
+	var verified struct {
+		Verified bool `json:"verified"`
+		Revision string
+		Signers  []struct {
+			KeyID string `json:"key_id"`
+		}
+	}
+	if code, stdout, _ = runCLI(t, "", "bundle", "verify", out, "--public-key", pubPath, "--format", "json"); code != 0 ||
+		json.Unmarshal([]byte(stdout), &verified) != nil || !verified.Verified || verified.Revision != "r7" || len(verified.Signers) != 1 {
+		t.Fatalf("verify --format json: exit %d\n%s", code, stdout)
 	}
 	if code, _, stderr = runCLI(t, "", "bundle", "verify", out, "--public-key", otherPath); code != 1 || !strings.Contains(stderr, "does not verify") {
 		t.Fatalf("verify with another key: exit %d, want 1\n%s", code, stderr)
@@ -43,8 +56,15 @@ func TestBundleCommands(t *testing.T) {
 	if code, _, stderr = runCLI(t, "", "bundle", "verify", out); code != 2 || !strings.Contains(stderr, "--public-key is required") {
 		t.Fatalf("verify without a key: exit %d, want 2\n%s", code, stderr)
 	}
-	if code, stdout, _ = runCLI(t, "", "bundle", "inspect", out); code != 0 || !strings.Contains(stdout, "revision:  r7") || !strings.Contains(stdout, `signed by: key "default", ES256`) {
+	if code, stdout, _ = runCLI(t, "", "bundle", "inspect", out); code != 0 || !strings.Contains(stdout, "revision:    r7") ||
+		!strings.Contains(stdout, `signed by:   key "default" (ES256)`) || strings.Contains(stdout, "sha256:    sha256:") {
 		t.Fatalf("inspect: exit %d\n%s", code, stdout)
+	}
+	for _, args := range [][]string{{"--format", "json"}, {"--json"}} {
+		var info bundleInfo
+		if code, stdout, _ = runCLI(t, "", append([]string{"bundle", "inspect", out}, args...)...); code != 0 || json.Unmarshal([]byte(stdout), &info) != nil || info.Revision != "r7" {
+			t.Fatalf("inspect %v: exit %d\n%s", args, code, stdout)
+		}
 	}
 	// A directory that does not compile is refused and nothing is written.
 	bad := t.TempDir()

@@ -27,7 +27,7 @@ func newBundleTestCmd() *cobra.Command {
 			var err error
 			if args[0] == "-" {
 				var b *bundle.Bundle
-				if b, err = bundles.ReadFrom(bundle.NewTarballLoader(io.LimitReader(cmd.InOrStdin(), bundles.MaxSize)), nil); err == nil {
+				if b, err = bundles.ReadFrom(bundles.NewTarballLoader(io.LimitReader(cmd.InOrStdin(), bundles.MaxSize), bundles.DefaultLimits), nil); err == nil {
 					p, err = engine.CompilePolicy(b)
 				}
 			} else {
@@ -65,6 +65,7 @@ func testBundleIsolated(ctx context.Context, b *bundle.Bundle, timeout time.Dura
 	if err := bundle.NewWriter(&tarball).Write(*b); err != nil {
 		return fmt.Errorf("bundle tests: %w", err)
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, timeout+10*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, self, "bundle", "test", "-", "--timeout", timeout.String())
@@ -83,7 +84,10 @@ func testBundleIsolated(ctx context.Context, b *bundle.Bundle, timeout time.Dura
 	}
 	lowerPriority(cmd.Process.Pid)
 	if err := cmd.Wait(); err != nil {
-		return fmt.Errorf("bundle tests failed: %s", bytes.TrimSpace(out.Bytes()))
+		if ctx.Err() != nil && parent.Err() == nil {
+			return fmt.Errorf("bundle tests did not finish within --bundle-test-timeout %s (a loaded machine runs them slower: they get one core at nice 10)", timeout)
+		}
+		return fmt.Errorf("bundle tests failed (%v): %s", err, bytes.TrimSpace(out.Bytes()))
 	}
 	return nil
 }

@@ -11,7 +11,7 @@ func newCheckCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "check [DIR] [--format pretty|json|junit|github]",
 		Short: "Compile a policy directory strictly, lint its rule metadata, validate its reference data (exit 0 pass, 1 fail, 2 error)",
-		Long: `Check looks at a policy directory (default: the current directory) three ways:
+		Long: `Check looks at a policy directory (default: the current directory) four ways:
 
   strict compile   as 'opa check --strict': unused imports, unused local variables
                    and function arguments, deprecated built-ins fail;
@@ -20,7 +20,8 @@ func newCheckCmd() *cobra.Command {
                    uses is documented. A missing title, source or example is a warning;
   reference data   every data.json / data.yaml: ISO 3166-1 codes (or group names),
                    dated entries with a source and valid_from <= valid_until,
-                   versions in order without overlap (a gap is a warning).
+                   versions in order without overlap (a gap is a warning);
+  formatting       every .rego file as 'opa fmt' formats it ('opa fmt -w' fixes it).
 
 Formats: pretty (default), json, junit, github (annotations on file and line).
 
@@ -44,5 +45,6 @@ load or compile at all.`,
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", policyci.FormatPretty, "output: pretty, json, junit or github")
+	completeFormats(cmd, "pretty", "json", "junit", "github")
 	return cmd
 }

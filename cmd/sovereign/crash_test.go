@@ -37,12 +37,13 @@ func TestCrashDuringLoadLosesNoAnsweredDecision(t *testing.T) {
 
 	var mu sync.Mutex
 	var got []answered
-	var failedAfterKill int
+	var failedAfterKill, bigAnswered int
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	bodies := []string{
 		`{"dataset": "customer-pii-eu", "operation": "store"}`,
 		`{"dataset": "customer-pii-eu", "from": "fra-1", "to": "us-east-1", "type": "replicate", "mechanism": {"kind": "scc", "module": "C2P"}}`,
+		bigPlacement(),
 	}
 	client := &http.Client{Timeout: 10 * time.Second}
 	for w := 0; w < 8; w++ {
@@ -56,7 +57,12 @@ func TestCrashDuringLoadLosesNoAnsweredDecision(t *testing.T) {
 				default:
 				}
 				path, body := "/v1/decisions/placement", bodies[0]
-				if (w+i)%2 == 1 {
+				switch {
+				case w == 0:
+					// A record too large for one entry: its body is
+					// written before its entry, and must survive too.
+					body = bodies[2]
+				case (w+i)%2 == 1:
 					path, body = "/v1/decisions/transfer", bodies[1]
 				}
 				resp, err := client.Post("http://"+s.addr+path, "application/json", strings.NewReader(body))
@@ -66,8 +72,17 @@ func TestCrashDuringLoadLosesNoAnsweredDecision(t *testing.T) {
 					mu.Unlock()
 					continue
 				}
-				b, _ := io.ReadAll(resp.Body)
+				b, err := io.ReadAll(resp.Body)
 				resp.Body.Close()
+				if err != nil {
+					// The kill cut the answer while it was being sent
+					// (answers carry the regimes considered, tens of KB):
+					// the client never received a decision.
+					mu.Lock()
+					failedAfterKill++
+					mu.Unlock()
+					continue
+				}
 				if resp.StatusCode != http.StatusOK {
 					continue
 				}
@@ -78,6 +93,9 @@ func TestCrashDuringLoadLosesNoAnsweredDecision(t *testing.T) {
 				}
 				mu.Lock()
 				got = append(got, a)
+				if w == 0 {
+					bigAnswered++
+				}
 				mu.Unlock()
 			}
 		}(w)
@@ -90,8 +108,8 @@ func TestCrashDuringLoadLosesNoAnsweredDecision(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	close(stop)
 	wg.Wait()
-	if len(got) < 10 {
-		t.Fatalf("only %d decisions answered before the kill; the test proves nothing", len(got))
+	if len(got) < 10 || bigAnswered == 0 {
+		t.Fatalf("only %d decisions answered before the kill, %d of them with a body; the test proves nothing", len(got), bigAnswered)
 	}
 	t.Logf("%d decisions answered before SIGKILL", len(got))
 	// Decisions answered from the journal before the tree held them are
@@ -168,4 +186,15 @@ func TestCrashDuringLoadLosesNoAnsweredDecision(t *testing.T) {
 		t.Fatalf("audit verify after the crash: exit %d\n%s\n%s", code, out.String(), errb.String())
 	}
 	t.Logf("audit verify: %s", strings.TrimSpace(out.String()))
+}
+
+// bigPlacement is a placement whose request is over one log entry (an inline
+// dataset with 1,500 categories), so that its record keeps request and
+// result in a body (docs/audit.md, "Bodies").
+func bigPlacement() string {
+	cats := make([]string, 1500)
+	for i := range cats {
+		cats[i] = fmt.Sprintf(`"category-%04d-%s"`, i, strings.Repeat("x", 30))
+	}
+	return `{"dataset": {"id": "big", "classification": "internal", "categories": [` + strings.Join(cats, ",") + `]}, "operation": "store"}`
 }

@@ -5,19 +5,18 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/sovereign-engine/sovereign/audit"
 	"github.com/sovereign-engine/sovereign/policyci"
 )
 
 func newDiffCmd() *cobra.Command {
 	var o policyci.DiffOptions
-	var replayLog, pubKeyFile, logKeyFile, from, to, at, inventory, format, failOn, output string
+	var replay trustedLogFlags
+	var from, to, at, inventory, format, failOn, output string
 	var fullVerify, reevaluate bool
 	var maxRows int
 	cmd := &cobra.Command{
@@ -48,7 +47,9 @@ Requests come from:
                     had fields redacted cannot be replayed and are counted apart.
                     --at T decides every request as of T instead ("what would these
                     real requests get now"). Identical requests decided at the same
-                    time are evaluated once.
+                    time are evaluated once. With --witness-key the log's
+                    checkpoint must carry that witness's cosignature, as for
+                    'audit verify'.
 
 Formats: markdown (default; a pull request comment: summary table, then the
 changes grouped by rule, at most --max-rows per rule) and json (everything).
@@ -69,18 +70,15 @@ a site or transfer that was refused would be allowed; any: any change at all),
 			default:
 				return fmt.Errorf("diff: --fail-on %q: want none, denied-to-allowed or any", failOn)
 			}
-			if replayLog != "" {
-				if pubKeyFile == "" {
+			if replay.log != "" {
+				if replay.publicKey == "" {
 					return errors.New("diff: --replay needs --public-key (the log's signing.pub)")
 				}
-				if logKeyFile == "" {
-					logKeyFile = filepath.Join(filepath.Dir(pubKeyFile), audit.LogVerifierKeyFile)
-				}
-				src, keys, v, err := openAuditSource(replayLog, pubKeyFile, logKeyFile)
+				tl, err := replay.open()
 				if err != nil {
 					return fmt.Errorf("diff: %w", err)
 				}
-				r := &policyci.ReplayOptions{Log: replayLog, Source: src, Keys: keys, LogVerifier: v, FullVerify: fullVerify, Inventory: inventory, ReevaluateBase: reevaluate}
+				r := &policyci.ReplayOptions{Log: tl, FullVerify: fullVerify, Inventory: inventory, ReevaluateBase: reevaluate}
 				if r.From, err = parseReportTime("from", from); err != nil {
 					return err
 				}
@@ -133,9 +131,7 @@ a site or transfer that was refused would be allowed; any: any change at all),
 	f.StringVar(&o.Repo, "repo", ".", "for git refs: the repository")
 	f.StringArrayVar(&o.Scenarios, "scenarios", nil, "directory of golden scenario files (repeatable)")
 	f.StringVar(&o.InventoryRoot, "inventory-root", "", "directory holding the inventories scenarios name (default: inventory/ beside each scenarios directory)")
-	f.StringVar(&replayLog, "replay", "", "replay the decisions of this audit log: a data directory, its log/, or the URL of its tiles")
-	f.StringVar(&pubKeyFile, "public-key", "", "with --replay: PEM file of the record signing public keys (signing.pub)")
-	f.StringVar(&logKeyFile, "log-key", "", "with --replay: the checkpoint verifier key (log.vkey; default: next to --public-key)")
+	replay.register(cmd, "replay", "replay the decisions of this audit log: a data directory, its log/, or the URL of its tiles", "with --replay: ")
 	f.StringVar(&from, "from", "", "with --replay: first record time (RFC 3339 or YYYY-MM-DD), inclusive")
 	f.StringVar(&to, "to", "", "with --replay: last record time (RFC 3339 or YYYY-MM-DD), exclusive")
 	f.StringVar(&at, "at", "", "with --replay: decide every request as of this time (RFC 3339, YYYY-MM-DD or now) instead of when it was decided")
@@ -143,6 +139,7 @@ a site or transfer that was refused would be allowed; any: any change at all),
 	f.BoolVar(&reevaluate, "reevaluate-base", false, "with --replay: decide every request under --base again, even those the log shows base decided (and count those reproduced)")
 	f.StringVar(&inventory, "inventory", "testdata/inventory/demo", "with --replay: the inventory the logged requests are decided on")
 	f.StringVar(&format, "format", policyci.FormatMarkdown, "output: markdown or json")
+	completeFormats(cmd, "markdown", "json")
 	f.StringVar(&failOn, "fail-on", policyci.FailOnNone, "exit 1 on: none, denied-to-allowed or any change")
 	f.IntVar(&maxRows, "max-rows", 50, "markdown: at most this many rows per rule (0: all)")
 	f.StringVarP(&output, "output", "o", "", "write the report to this file instead of standard output")

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sovereign-engine/sovereign/api"
+	"github.com/sovereign-engine/sovereign/audit"
 	"github.com/sovereign-engine/sovereign/engine"
 )
 
@@ -46,49 +47,15 @@ Exit codes: 0 allowed, 1 denied, 2 error (bad input, bad inventory, bad bundle).
 			if err != nil {
 				return err
 			}
-			var d *engine.Decision
-			var req any
-			switch kind {
-			case engine.KindPlacement:
-				req = &engine.PlacementRequest{}
-			case engine.KindTransfer:
-				req = &engine.TransferRequest{}
-			}
-			if rerr := api.DecodeJSON(body, req); rerr != nil {
-				for _, p := range rerr.Details {
-					fmt.Fprintf(cmd.ErrOrStderr(), "input:%s: %s\n", p.Path, p.Message)
-				}
-				return fmt.Errorf("eval: input: %w", rerr)
-			}
-			if printInput {
-				var in []byte
-				if in, err = eng.PolicyInput(req); err == nil {
-					_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s\n", in)
-					return err
-				}
-			} else if r, ok := req.(*engine.PlacementRequest); ok {
-				d, err = eng.Placement(cmd.Context(), r)
-			} else {
-				d, err = eng.Transfer(cmd.Context(), req.(*engine.TransferRequest))
-			}
+			req, err := decodeEvalInput(kind, body)
 			if err != nil {
-				var invalid *engine.ValidationError
-				if errors.As(err, &invalid) {
-					for _, p := range invalid.Problems {
-						fmt.Fprintf(cmd.ErrOrStderr(), "input:%s: %s\n", p.Path, p.Message)
-					}
+				var derr *engine.DecodeError
+				if errors.As(err, &derr) && derr.Field != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "input:%s: %s\n", derr.Field.Path, derr.Field.Message)
 				}
-				return fmt.Errorf("eval: %w", err)
+				return fmt.Errorf("eval: input: %w", err)
 			}
-			enc := json.NewEncoder(cmd.OutOrStdout())
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(d); err != nil {
-				return err
-			}
-			if !d.Allowed {
-				return errDenied
-			}
-			return nil
+			return evalRequest(cmd, eng, req, printInput)
 		},
 	}
 	cmd.Flags().StringVar(&inventory, "inventory", "", "inventory directory (YAML/JSON files)")
@@ -96,6 +63,71 @@ Exit codes: 0 allowed, 1 denied, 2 error (bad input, bad inventory, bad bundle).
 	cmd.Flags().StringVarP(&input, "input", "i", "-", "request file, or - for standard input")
 	cmd.Flags().BoolVar(&printInput, "print-input", false, "print the Rego input document instead of deciding (for opa eval / opa run)")
 	return cmd
+}
+
+// evalRequest prints the policy input of a request, or decides it and prints
+// the decision (errDenied when it denies).
+func evalRequest(cmd *cobra.Command, eng *engine.Engine, req any, printInput bool) error {
+	if printInput {
+		in, err := eng.PolicyInput(req)
+		if err != nil {
+			return evalError(cmd, err)
+		}
+		_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s\n", in)
+		return err
+	}
+	var d *engine.Decision
+	var err error
+	switch r := req.(type) {
+	case *engine.PlacementRequest:
+		d, err = eng.Placement(cmd.Context(), r)
+	case *engine.TransferRequest:
+		d, err = eng.Transfer(cmd.Context(), r)
+	}
+	if err != nil {
+		return evalError(cmd, err)
+	}
+	enc := json.NewEncoder(cmd.OutOrStdout())
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(d); err != nil {
+		return err
+	}
+	if !d.Allowed {
+		return errDenied
+	}
+	return nil
+}
+
+// evalError lists an invalid request's problems on standard error, one a
+// line, as input:path: message.
+func evalError(cmd *cobra.Command, err error) error {
+	var invalid *engine.ValidationError
+	if errors.As(err, &invalid) {
+		for _, p := range invalid.Problems {
+			fmt.Fprintf(cmd.ErrOrStderr(), "input:%s: %s\n", p.Path, p.Message)
+		}
+	}
+	return fmt.Errorf("eval: %w", err)
+}
+
+// decodeEvalInput decodes a request body as the server does: the engine's
+// strict decoder, then the audit log's canonical form, which the server
+// requires of every body it records.
+func decodeEvalInput(kind string, body []byte) (any, error) {
+	var req any
+	var err error
+	if kind == engine.KindPlacement {
+		req, err = engine.DecodePlacementRequest(body)
+	} else {
+		req, err = engine.DecodeTransferRequest(body)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := audit.Canonicalize(body); err != nil {
+		return nil, fmt.Errorf("request is not canonical-JSON-safe: %w", err)
+	}
+	return req, nil
 }
 
 func readInput(stdin io.Reader, path string) ([]byte, error) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/spf13/cobra"
@@ -28,7 +29,7 @@ makes the passphrase mandatory. Existing files are kept unless --force.`,
 				return err
 			}
 			if pubPath == "" {
-				pubPath = filepath.Join(filepath.Dir(privPath), "signing.pub")
+				pubPath = publicKeyPath(privPath)
 			}
 			pass := os.Getenv(audit.PassphraseEnv)
 			if encrypt && pass == "" {
@@ -69,10 +70,20 @@ makes the passphrase mandatory. Existing files are kept unless --force.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&privPath, "private-key", "signing.key", "where to write the private key")
-	f.StringVar(&pubPath, "public-key", "", "where to write the public key (default: signing.pub beside the private key)")
+	f.StringVar(&pubPath, "public-key", "", "where to write the public key (default: the private key's name with .pub: k2.pem -> k2.pub)")
 	f.BoolVar(&encrypt, "encrypt", false, "require "+audit.PassphraseEnv+" and encrypt the private key with it")
 	f.BoolVar(&force, "force", false, "replace existing key files")
 	return cmd
+}
+
+// publicKeyPath names the public key after the private one: signing.key ->
+// signing.pub, k2.pem -> k2.pub, key -> key.pub.
+func publicKeyPath(priv string) string {
+	ext := filepath.Ext(priv)
+	if ext == ".pub" {
+		return priv + ".pub"
+	}
+	return strings.TrimSuffix(priv, ext) + ".pub"
 }
 
 // writeKeyFile writes data with exactly mode perm, whatever the umask or an

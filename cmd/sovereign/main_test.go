@@ -82,8 +82,8 @@ func TestInventoryCommands(t *testing.T) {
 		t.Fatalf("validate demo: exit %d %s %s", code, stdout, stderr)
 	}
 	code, _, stderr = runCLI(t, "", "inventory", "validate", "../../testdata/inventory/bad-lowercase-country")
-	if code != 1 || !regexp.MustCompile(`\.ya?ml:sites\[\d+\]\.(operator\.)?country: `).MatchString(stderr) {
-		t.Fatalf("validate bad: exit %d, want 1 with file:field.path errors; stderr:\n%s", code, stderr)
+	if code != 1 || !regexp.MustCompile(`\.ya?ml:\d+:\d+: sites\[\d+\]\.(operator\.)?country: `).MatchString(stderr) {
+		t.Fatalf("validate bad: exit %d, want 1 with file:line:column: field.path errors; stderr:\n%s", code, stderr)
 	}
 	code, stdout, _ = runCLI(t, "", "inventory", "export", demoInventory)
 	var doc struct {
@@ -133,17 +133,22 @@ func freeAddr(t *testing.T) string {
 	return addr
 }
 
+// startServer waits up to three minutes for readiness: a site fetching its first
+// bundle verifies it, compiles it and runs its tests in a child process, which
+// on a shared 2-core CI machine under a full test run took over 20 s. The wait
+// bounds a hang; it measures nothing.
 func startServer(t *testing.T, dataDir string, extra ...string) *server {
 	t.Helper()
-	return startServerWith(t, serverStart{dataDir: dataDir, ready: 20 * time.Second}, extra...)
+	return startServerWith(t, serverStart{dataDir: dataDir, ready: 3 * time.Minute}, extra...)
 }
 
 // serverStart is how a test starts `sovereign serve`: its data directory,
 // extra environment, and how long it may take to become ready.
 type serverStart struct {
-	dataDir string
-	env     []string
-	ready   time.Duration
+	dataDir   string
+	inventory string // default demoInventory
+	env       []string
+	ready     time.Duration
 }
 
 // startServerWith starts `sovereign serve` on a free loopback port with the
@@ -151,7 +156,11 @@ type serverStart struct {
 func startServerWith(t *testing.T, o serverStart, extra ...string) *server {
 	t.Helper()
 	addr := freeAddr(t)
-	args := append([]string{"serve", "--addr", addr, "--inventory", demoInventory, "--data-dir", o.dataDir}, extra...)
+	inv := demoInventory
+	if o.inventory != "" {
+		inv = o.inventory
+	}
+	args := append([]string{"serve", "--addr", addr, "--inventory", inv, "--data-dir", o.dataDir}, extra...)
 	cmd := exec.Command(binary, args...)
 	if len(o.env) > 0 {
 		cmd.Env = append(os.Environ(), o.env...)
@@ -191,8 +200,8 @@ func TestServeRefusesABadInventory(t *testing.T) {
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() == 0 {
 		t.Fatalf("want a non-zero exit, got %v", err)
 	}
-	if !regexp.MustCompile(`\.ya?ml:sites\[\d+\]\.(operator\.)?country: `).Match(out) {
-		t.Fatalf("every inventory error must be listed as file:field.path: message:\n%s", out)
+	if !regexp.MustCompile(`\.ya?ml:\d+:\d+: sites\[\d+\]\.(operator\.)?country: `).Match(out) {
+		t.Fatalf("every inventory error must be listed as file:line:column: field.path: message:\n%s", out)
 	}
 }
 

@@ -152,6 +152,19 @@ func TestCheckCommand(t *testing.T) {
 		t.Errorf("check findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 
+	// A policy opa fmt would change fails check, naming the file and line.
+	unformatted := t.TempDir()
+	if err := os.CopyFS(unformatted, os.DirFS(fixture("pass"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(unformatted, "sovereign", "extra.rego"), []byte("package sovereign.extra\n\nx   :=   1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = runCLI(t, "", "check", unformatted)
+	if code != 1 || !strings.Contains(out, "extra.rego:3") || !strings.Contains(out, "opa fmt -w") {
+		t.Errorf("an unformatted file passed check (exit %d):\n%s", code, out)
+	}
+
 	code, out, _ = runCLI(t, "", "check", fixture("fail"), "--format", "github")
 	if code != 1 || !strings.Contains(out, "::error file="+fixture("fail/reference/data.json")+",line=8,") ||
 		!strings.Contains(out, "::warning file="+fixture("fail/reference/data.json")+",line=11,") {
@@ -463,6 +476,12 @@ func TestDiffReplay(t *testing.T) {
 		t.Errorf("replay and scenarios: exit %d, %d changes\n%s", code, len(res.Changes), out)
 	}
 
+	// A checkpoint the witness of --witness-key never cosigned is not
+	// trusted: nothing is replayed.
+	if code, _, out := runDiff(t, append(replayArgs, "--witness-key", newWitnessKey(t))...); code != 2 || !strings.Contains(out, "does not verify") || !strings.Contains(out, "witness") {
+		t.Errorf("--witness-key of a witness that never cosigned: exit %d\n%s", code, out)
+	}
+
 	// A log altered after the fact is refused, nothing replayed.
 	bundlePath := filepath.Join(dataDir, audit.LogDir, "tile", "entries", "000.p", "8")
 	raw, err := os.ReadFile(bundlePath)
@@ -479,5 +498,20 @@ func TestDiffReplay(t *testing.T) {
 	}
 	if code, _, out := runDiff(t, replayArgs...); code != 2 || !strings.Contains(out, "does not verify, nothing replayed") {
 		t.Errorf("tampered log: exit %d\n%s", code, out)
+	}
+}
+
+// The README's diff on the project's own scenarios, some of which expect the
+// request to be refused (no decision): it crashed on them (found by
+// internal/doctest). The same policy on both sides changes nothing.
+func TestDiffOnRefusedScenarios(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "", "diff", "--base", "../../policies", "--head", "../../policies",
+		"--scenarios", "../../testdata/scenarios", "--format", "json", "--fail-on", "any")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	var res policyci.DiffResult
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil || res.Scenarios == 0 || len(res.Changes) != 0 {
+		t.Fatalf("diff of a policy with itself: %v %+v", err, res.Counts)
 	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,7 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sovereign-engine/sovereign/admission"
 	"github.com/sovereign-engine/sovereign/api"
+	"github.com/sovereign-engine/sovereign/api/auth"
 	"github.com/sovereign-engine/sovereign/audit"
 	"github.com/sovereign-engine/sovereign/engine"
 )
@@ -29,6 +30,7 @@ type serveOptions struct {
 	origin       string
 	redact       []string
 	logTimeout   time.Duration
+	maxReports   int
 	gcPercent    int
 
 	// Kubernetes admission webhook (docs/admission.md).
@@ -75,11 +77,12 @@ func newServeCmd() *cobra.Command {
 	f.StringVar(&o.origin, "log-origin", "", "the audit log's origin line (default sovereign/<hostname> for a new log)")
 	f.StringSliceVar(&o.redact, "redact", nil, "request fields replaced by \"[redacted]\" in audit records (top-level names or dotted paths)")
 	f.DurationVar(&o.logTimeout, "log-timeout", 5*time.Second, "how long a decision may wait for the audit log before it fails with 503")
+	f.IntVar(&o.maxReports, "max-concurrent-reports", api.DefaultMaxConcurrentReports, "audit reports built at once; more are refused with 429 and Retry-After")
 	f.IntVar(&o.decisionCache, "decision-cache", engine.DefaultDecisionCacheEntries, "distinct answers kept per bundle and inventory, for policies proven to read the time only as a date and to call no non-deterministic built-in (docs/operations.md); 0 evaluates every request")
 	f.StringVar(&o.pprofAddr, "pprof-addr", "", "serve Go's profiler (/debug/pprof/) on this loopback address, for diagnosis")
 	f.IntVar(&o.gcPercent, "gc-percent", 400, "Go GC target percentage for the server (GOGC, when set, wins): policy evaluation allocates short-lived values on a small heap, so collecting less often buys throughput for little memory")
 	f.StringVar(&o.clusterSite, "cluster-site", "", "admission webhook: the inventory site this Kubernetes cluster runs in (overrides the --admission-config file)")
-	f.StringVar(&o.regionLabel, "region-label", "", "admission webhook: node label mapping nodes to sites through the sites' labels (default "+api.DefaultRegionLabel+")")
+	f.StringVar(&o.regionLabel, "region-label", "", "admission webhook: node label mapping nodes to sites through the sites' labels (default "+admission.DefaultRegionLabel+")")
 	f.StringVar(&o.admissionConfig, "admission-config", "", "admission webhook: YAML file of spanned sites, namespace defaults and modes (enforce|warn|dryrun), exempt namespaces; reloaded on change (checked every --inventory-poll-interval) and on SIGHUP")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate, reloaded when the file changes (with --tls-key)")
 	f.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert, reloaded when the file changes")
@@ -89,27 +92,149 @@ func newServeCmd() *cobra.Command {
 	return cmd
 }
 
+// serve starts the service in three steps, so that a start that cannot
+// succeed leaves nothing behind: every flag and file is checked (nothing
+// written), then the ports are bound (a busy port fails here), and only then
+// are the data directory, keys, audit log and its first records created.
 func serve(ctx context.Context, o serveOptions, logger *slog.Logger) error {
-	if o.inventory == "" {
-		return errors.New("serve: --inventory is required (or SOVEREIGN_INVENTORY)")
-	}
-	// Credentials first: without them nothing is opened on a public address.
-	authn, err := loadAuth(o.authConfig, logger)
+	c, err := checkServe(o, logger)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	if authn == nil && !loopbackHost(o.addr) {
-		return fmt.Errorf("serve: %w: refusing to listen on %s; give --auth-config, or --addr 127.0.0.1:PORT", api.ErrNoCredentialsOffLoopback, o.addr)
+	ln, err := listen(o, c.authn, logger)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	served := false
+	defer func() {
+		if !served {
+			ln.Close()
+		}
+	}()
+	if err := startPprof(ctx, o.pprofAddr, logger); err != nil {
+		return fmt.Errorf("serve: %w", err)
 	}
 	if _, set := os.LookupEnv("GOGC"); !set && o.gcPercent != 0 {
 		debug.SetGCPercent(o.gcPercent)
 	}
+
+	// From here on the service writes: its data directory, keys and log.
 	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
 		return fmt.Errorf("serve: data dir: %w", err)
 	}
-	inv, err := engine.LoadInventory(o.inventory)
+	wit, err := o.logOpts.openWitness(o.dataDir)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
+	}
+	auditLog, err := audit.Open(ctx, c.auditOpts)
+	if err != nil {
+		return fmt.Errorf("serve: audit log: %w", err)
+	}
+	logger.Info("audit log open", "options", c.auditOpts, "origin", auditLog.Origin(), "signing_key_id", auditLog.KeyID())
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if err := auditLog.Close(cctx); err != nil {
+			logger.Error("closing the audit log", "err", err)
+		}
+	}()
+	rt, err := startPolicy(ctx, o, c.bundle, c.inventory, auditLog, logger)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	eng := rt.engine
+	if err := recordInventory(ctx, auditLog, eng, o); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	invMetrics := newInventoryMetrics()
+	invMetrics.activated()
+	if rt.manager != nil {
+		go rt.manager.Run(ctx)
+	}
+	go watchInventory(ctx, o.inventory, o.bundleOpts.inventoryPoll, eng, auditLog, invMetrics, logger)
+
+	defaultAuthz, err := builtinAuthz()
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	srv, err := api.New(api.Config{
+		Engine:          eng,
+		Audit:           auditLog,
+		MaxBodyBytes:    o.maxBodyBytes,
+		LogTimeout:      o.logTimeout,
+		Logger:          logger,
+		Ready:           auditLog.Ready,
+		Admission:       c.admission,
+		BundleStatus:    rt.status,
+		ServeBundlesDir: o.bundleOpts.serveDir,
+		Witness:         wit,
+		Auth:            c.authn,
+		DefaultAuthz:    defaultAuthz,
+
+		MaxConcurrentReports: o.maxReports,
+		Collectors:           invMetrics.collectors(),
+	})
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	go watchAdmissionConfig(ctx, o.admissionConfig, o.clusterSite, o.regionLabel, o.bundleOpts.inventoryPoll, srv, logger)
+	p, inv := eng.Policy(), eng.Inventory()
+	logger.Info("serving", "addr", ln.Addr().String(), "bundle_revision", p.Revision, "bundle_digest", p.Digest,
+		"inventory_revision", inv.Revision, "sites", len(inv.Sites), "datasets", len(inv.Datasets), "data_dir", o.dataDir)
+	served = true
+	err = srv.Serve(ctx, ln, o.drain)
+	logger.Info("stopped", "err", err)
+	return err
+}
+
+// checkedServe is what checkServe read and validated.
+type checkedServe struct {
+	authn     *auth.Authenticator
+	inventory *engine.Inventory
+	admission admission.Config
+	auditOpts audit.Options
+	bundle    *bundleSetup // nil: the built-in bundle
+}
+
+// checkServe checks every flag and reads every file serve needs before
+// anything is created; all it writes is log lines.
+func checkServe(o serveOptions, logger *slog.Logger) (*checkedServe, error) {
+	if o.inventory == "" {
+		return nil, errors.New("--inventory is required (or SOVEREIGN_INVENTORY)")
+	}
+	// Credentials first: without them nothing is opened on a public address.
+	authn, err := loadAuth(o.authConfig, logger)
+	if err != nil {
+		return nil, err
+	}
+	if authn == nil && !api.IsLoopback(o.addr) {
+		return nil, fmt.Errorf("%w: refusing to listen on %s; give --auth-config, or --addr 127.0.0.1:PORT", api.ErrNoCredentialsOffLoopback, o.addr)
+	}
+	if o.pprofAddr != "" && !api.IsLoopback(o.pprofAddr) {
+		return nil, fmt.Errorf("--pprof-addr %s: only a loopback address (127.0.0.1:PORT) is allowed", o.pprofAddr)
+	}
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		return nil, errors.New("tls: give both --tls-cert and --tls-key, or neither")
+	}
+	inv, err := engine.LoadInventory(o.inventory)
+	if err != nil {
+		return nil, err
+	}
+	admissionCfg, err := admission.LoadConfig(o.admissionConfig, o.clusterSite, o.regionLabel)
+	if err != nil {
+		return nil, err
+	}
+	if err := admissionCfg.Check(inv); err != nil {
+		return nil, err
+	}
+	if o.bundleOpts.serveDir != "" {
+		if st, err := os.Stat(o.bundleOpts.serveDir); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("--serve-bundles %s: not a readable directory", o.bundleOpts.serveDir)
+		}
+	}
+	bs, err := prepareBundle(o, logger)
+	if err != nil {
+		return nil, err
 	}
 	auditOpts := audit.Options{
 		DataDir:    o.dataDir,
@@ -123,86 +248,31 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger) error {
 	os.Unsetenv(audit.PassphraseEnv)
 	os.Unsetenv("SOVEREIGN_LOG_DSN")
 	if err := o.logOpts.apply(&auditOpts); err != nil {
-		return fmt.Errorf("serve: %w", err)
+		return nil, err
 	}
-	wit, err := o.logOpts.openWitness(o.dataDir)
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
+	if err := o.logOpts.checkWitness(); err != nil {
+		return nil, err
 	}
-	auditLog, err := audit.Open(ctx, auditOpts)
-	if err != nil {
-		return fmt.Errorf("serve: audit log: %w", err)
-	}
-	logger.Info("audit log open", "options", auditOpts, "origin", auditLog.Origin(), "signing_key_id", auditLog.KeyID())
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		if err := auditLog.Close(cctx); err != nil {
-			logger.Error("closing the audit log", "err", err)
-		}
-	}()
-	rt, err := startPolicy(ctx, o, inv, auditLog, logger)
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
-	eng := rt.engine
-	if err := recordInventory(ctx, auditLog, eng, o); err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
-	if rt.manager != nil {
-		go rt.manager.Run(ctx)
-	}
-	go watchInventory(ctx, o.inventory, o.bundleOpts.inventoryPoll, eng, auditLog, logger)
+	return &checkedServe{authn: authn, inventory: inv, admission: admissionCfg, auditOpts: auditOpts, bundle: bs}, nil
+}
 
-	defaultAuthz, err := builtinAuthz()
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
-	admission, err := api.LoadAdmissionConfig(o.admissionConfig, o.clusterSite, o.regionLabel)
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
-	srv, err := api.New(api.Config{
-		Engine:          eng,
-		Audit:           auditLog,
-		MaxBodyBytes:    o.maxBodyBytes,
-		LogTimeout:      o.logTimeout,
-		Logger:          logger,
-		Ready:           auditLog.Ready,
-		Admission:       admission,
-		BundleStatus:    rt.status,
-		ServeBundlesDir: o.bundleOpts.serveDir,
-		Witness:         wit,
-		Auth:            authn,
-		DefaultAuthz:    defaultAuthz,
-	})
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
-	if err := startPprof(ctx, o.pprofAddr, logger); err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
-	go watchAdmissionConfig(ctx, o.admissionConfig, o.clusterSite, o.regionLabel, o.bundleOpts.inventoryPoll, srv, logger)
+// listen binds the service's address (TLS when asked), before anything is
+// created: a busy port is an error that leaves no trace.
+func listen(o serveOptions, authn *auth.Authenticator, logger *slog.Logger) (net.Listener, error) {
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
-		return fmt.Errorf("serve: %w", err)
+		return nil, err
 	}
-	if authn == nil && !isLoopbackAddr(ln.Addr()) {
+	if authn == nil && !api.IsLoopback(ln.Addr().String()) {
 		ln.Close()
-		return fmt.Errorf("serve: %w: refusing to listen on %s; give --auth-config or --addr 127.0.0.1:PORT", api.ErrNoCredentialsOffLoopback, ln.Addr())
+		return nil, fmt.Errorf("%w: refusing to listen on %s; give --auth-config or --addr 127.0.0.1:PORT", api.ErrNoCredentialsOffLoopback, ln.Addr())
 	}
 	tln, err := api.ListenTLSClientAuth(ln, o.tlsCert, o.tlsKey, authn != nil && authn.RequestsClientCertificates(), logger)
 	if err != nil {
 		ln.Close()
-		return fmt.Errorf("serve: %w", err)
+		return nil, err
 	}
-	ln = tln
-	p, inv := eng.Policy(), eng.Inventory()
-	logger.Info("serving", "addr", ln.Addr().String(), "bundle_revision", p.Revision, "bundle_digest", p.Digest,
-		"inventory_revision", inv.Revision, "sites", len(inv.Sites), "datasets", len(inv.Datasets), "data_dir", o.dataDir)
-	err = srv.Serve(ctx, ln, o.drain)
-	logger.Info("stopped", "err", err)
-	return err
+	return tln, nil
 }
 
 // recordInventory logs which inventory the service starts deciding on: an
@@ -210,26 +280,24 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger) error {
 // activations are recorded by startPolicy.)
 func recordInventory(ctx context.Context, l *audit.Log, eng *engine.Engine, o serveOptions) error {
 	p, inv := eng.Policy(), eng.Inventory()
-	r := &audit.Record{
-		Kind:      audit.KindInventoryActivation,
-		Principal: "system",
-		Request:   mustJSON(map[string]any{"source": o.inventory}),
-		Result: mustJSON(map[string]any{"revision": inv.Revision, "sites": len(inv.Sites),
-			"datasets": len(inv.Datasets), "workloads": len(inv.Workloads)}),
-		Bundle:            audit.BundleRef{Revision: p.Revision, Digest: p.Digest},
-		InventoryRevision: inv.Revision,
-		EngineVersion:     engine.Version,
+	r, err := audit.NewInventoryActivation(o.inventory, inventoryActivation(inv), systemContext(p, inv))
+	if err == nil {
+		_, err = l.Append(ctx, r)
 	}
-	if _, err := l.Append(ctx, r); err != nil {
-		return fmt.Errorf("record %s: %w", r.Kind, err)
+	if err != nil {
+		return fmt.Errorf("record %s: %w", audit.KindInventoryActivation, err)
 	}
 	return nil
 }
 
-func mustJSON(v any) json.RawMessage {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err) // only maps of strings and numbers are passed
-	}
-	return b
+// systemContext is the bundle and inventory in force, for a system record.
+func systemContext(p *engine.Policy, inv *engine.Inventory) audit.Context {
+	return audit.Context{Bundle: audit.BundleRef{Revision: p.Revision, Digest: p.Digest},
+		InventoryRevision: inv.Revision, EngineVersion: engine.Version}
+}
+
+// inventoryActivation is what an inventory.activation record says of inv.
+func inventoryActivation(inv *engine.Inventory) audit.InventoryActivation {
+	return audit.InventoryActivation{Revision: inv.Revision, Sites: len(inv.Sites),
+		Datasets: len(inv.Datasets), Workloads: len(inv.Workloads)}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/sovereign-engine/sovereign/admission"
 	"github.com/sovereign-engine/sovereign/api"
 )
 
@@ -29,7 +30,7 @@ func watchAdmissionConfig(ctx context.Context, path, clusterSite, regionLabel st
 }
 
 func reloadAdmissionConfig(path, clusterSite, regionLabel string, srv *api.Server, logger *slog.Logger) {
-	cfg, err := api.LoadAdmissionConfig(path, clusterSite, regionLabel)
+	cfg, err := admission.LoadConfig(path, clusterSite, regionLabel)
 	if err == nil {
 		err = srv.SetAdmissionConfig(cfg)
 	}

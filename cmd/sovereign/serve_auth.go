@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sovereign-engine/sovereign/api"
 	"github.com/sovereign-engine/sovereign/api/auth"
 	"github.com/sovereign-engine/sovereign/policies"
 )
@@ -58,29 +58,6 @@ func loadAuth(path string, logger *slog.Logger) (*auth.Authenticator, error) {
 	return a, nil
 }
 
-func isLoopbackAddr(addr net.Addr) bool {
-	host, _, err := net.SplitHostPort(addr.String())
-	if err != nil {
-		return false
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// loopbackHost reports whether a --addr names a loopback host: a loopback IP
-// or "localhost". An empty host (":8181") means every interface.
-func loopbackHost(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
 // bundleClient is the HTTP client of an http(s) --bundle: nil (the default
 // client) without a token file; with one, a client that sends the token, over
 // https or to a loopback address only (a token in clear on a network is a
@@ -93,7 +70,7 @@ func bundleClient(location, tokenFile string, longPoll time.Duration) (*http.Cli
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
 		return nil, errors.New("--bundle-token-file applies to an http(s) --bundle")
 	}
-	if u.Scheme == "http" && !loopbackHost(u.Host) && u.Hostname() != "localhost" {
+	if u.Scheme == "http" && !api.IsLoopback(u.Hostname()) {
 		return nil, fmt.Errorf("--bundle-token-file: refusing to send a token over plain http to %s: use https", u.Host)
 	}
 	b, err := os.ReadFile(tokenFile)

@@ -173,3 +173,27 @@ func startBundleServer(t *testing.T, dataDir string, extra ...string) *server {
 	t.Helper()
 	return startServerWith(t, serverStart{dataDir: dataDir, ready: 120 * time.Second}, extra...)
 }
+
+// A bundle token goes over https, or in clear to loopback only: the same
+// loopback test as the listener's and --bundle's.
+func TestBundleTokenLoopbackOnly(t *testing.T) {
+	tok := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tok, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for loc, ok := range map[string]bool{
+		"https://cp.example.com/v1/bundles/p.tar.gz": true,
+		"http://127.0.0.1:8181/v1/bundles/p.tar.gz":  true,
+		"http://127.0.0.1/p.tar.gz":                  true,
+		"http://[::1]:8181/p.tar.gz":                 true,
+		"http://localhost/p.tar.gz":                  true,
+		"http://localhost:8181/p.tar.gz":             true,
+		"http://cp.example.com/v1/bundles/p.tar.gz":  false,
+		"http://10.0.0.7:8181/p.tar.gz":              false,
+	} {
+		_, err := bundleClient(loc, tok, 0)
+		if (err == nil) != ok {
+			t.Errorf("%s: err %v, want ok %v", loc, err, ok)
+		}
+	}
+}

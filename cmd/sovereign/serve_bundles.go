@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/url"
 	"path/filepath"
 	"time"
@@ -13,6 +11,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/bundle"
 	"github.com/spf13/pflag"
 
+	"github.com/sovereign-engine/sovereign/api"
 	"github.com/sovereign-engine/sovereign/api/auth"
 	"github.com/sovereign-engine/sovereign/audit"
 	"github.com/sovereign-engine/sovereign/bundles"
@@ -41,7 +40,7 @@ func addBundleFlags(f *pflag.FlagSet, o *bundleOptions) {
 	f.DurationVar(&o.pollInterval, "bundle-poll-interval", 30*time.Second, "how often --bundle is checked for a new version")
 	f.DurationVar(&o.pollJitter, "bundle-poll-jitter", 0, "random extra delay added to each poll, so sites do not poll in step")
 	f.DurationVar(&o.longPoll, "bundle-long-poll", 0, "for an HTTP --bundle: ask the server to hold each poll up to this long until the bundle changes (Prefer: wait)")
-	f.DurationVar(&o.testTimeout, "bundle-test-timeout", time.Minute, "how long a new bundle's own Rego tests may run before it is refused")
+	f.DurationVar(&o.testTimeout, "bundle-test-timeout", 5*time.Minute, "how long a new bundle's own Rego tests may run (one core, nice 10) before it is refused")
 	f.DurationVar(&o.inventoryPoll, "inventory-poll-interval", 10*time.Second, "how often the inventory directory is checked for changes (0: only on SIGHUP)")
 	f.StringVar(&o.tokenFile, "bundle-token-file", "", "file holding the bearer token sent to an http(s) --bundle (a control plane with --auth-config); https only, except to loopback")
 	f.StringVar(&o.serveDir, "serve-bundles", "", "control plane: serve the bundle files of this directory to sites at /v1/bundles/{name} (ETag, 304, long polling)")
@@ -55,34 +54,31 @@ type policyRuntime struct {
 	startedAt time.Time        // when the built-in bundle was activated
 }
 
-// startPolicy activates the first policy: the built-in bundle, or --bundle
-// verified against --bundle-public-key (a directory, a .tar.gz or an http(s)
-// URL), falling back to the last good bundle kept in the data directory when
-// the source fails. Every activation and refusal is an audit record.
-func startPolicy(ctx context.Context, o serveOptions, inv *engine.Inventory, l *audit.Log, logger *slog.Logger) (*policyRuntime, error) {
+// bundleSetup is a --bundle source and the keys its bundles must be signed
+// with, checked before serve creates anything.
+type bundleSetup struct {
+	keys []bundles.PublicKey
+	src  bundles.Source
+}
+
+// prepareBundle checks the policy-distribution flags: nil for the built-in
+// bundle; for --bundle, its keys (or --bundle-unsigned), scheme, token file and
+// source.
+func prepareBundle(o serveOptions, logger *slog.Logger) (*bundleSetup, error) {
 	if o.bundle == "" {
 		if len(o.bundleOpts.publicKeys) > 0 || o.bundleOpts.unsigned {
 			return nil, fmt.Errorf("--bundle-public-key and --bundle-unsigned apply to --bundle, which is not set")
 		}
-		p, err := loadPolicy("")
-		if err != nil {
-			return nil, err
+		if o.bundleOpts.tokenFile != "" {
+			return nil, fmt.Errorf("--bundle-token-file applies to an http(s) --bundle, which is not set")
 		}
-		fallback, err := builtinAuthz()
-		if err != nil {
-			return nil, err
-		}
-		if err := auth.CheckBundle(p, fallback); err != nil {
-			return nil, err
-		}
-		eng, err := engine.New(ctx, p, inv, engine.WithDecisionCache(o.decisionCache))
-		if err != nil {
-			return nil, err
-		}
-		if err := recordBundle(ctx, l, audit.KindBundleActivation, "builtin", p.Revision, p.Digest, inv.Revision, nil); err != nil {
-			return nil, err
-		}
-		return &policyRuntime{engine: eng, startedAt: time.Now().UTC()}, nil
+		return nil, nil
+	}
+	if len(o.bundleOpts.publicKeys) == 0 && !o.bundleOpts.unsigned {
+		return nil, fmt.Errorf("--bundle %s: no verification key: give --bundle-public-key, or --bundle-unsigned to accept unsigned bundles", o.bundle)
+	}
+	if o.bundleOpts.pollJitter < 0 {
+		return nil, fmt.Errorf("--bundle-poll-jitter %s: must not be negative", o.bundleOpts.pollJitter)
 	}
 	if o.bundleOpts.unsigned && len(o.bundleOpts.publicKeys) == 0 {
 		logger.Warn("bundle signature verification is OFF (--bundle-unsigned): any bundle at the source will be enforced", "bundle", o.bundle)
@@ -100,8 +96,42 @@ func startPolicy(ctx context.Context, o serveOptions, inv *engine.Inventory, l *
 	}
 	src, err := bundles.NewSource(o.bundle, client, o.bundleOpts.longPoll)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("--bundle: %w", err)
 	}
+	return &bundleSetup{keys: keys, src: src}, nil
+}
+
+// startPolicy activates the first policy: the built-in bundle (bs nil), or
+// bs's source verified against its keys (a directory, a .tar.gz or an http(s)
+// URL), falling back to the last good bundle kept in the data directory when
+// the source fails. Every activation and refusal is an audit record.
+func startPolicy(ctx context.Context, o serveOptions, bs *bundleSetup, inv *engine.Inventory, l *audit.Log, logger *slog.Logger) (*policyRuntime, error) {
+	if bs == nil {
+		p, err := loadPolicy("")
+		if err != nil {
+			return nil, err
+		}
+		fallback, err := builtinAuthz()
+		if err != nil {
+			return nil, err
+		}
+		if err := auth.CheckBundle(p, fallback); err != nil {
+			return nil, err
+		}
+		eng, err := engine.New(ctx, p, inv, engine.WithDecisionCache(o.decisionCache))
+		if err != nil {
+			return nil, err
+		}
+		rec, err := audit.NewBundleActivation("builtin", audit.BundleRef{Revision: p.Revision, Digest: p.Digest}, systemContext(p, inv))
+		if err != nil {
+			return nil, err
+		}
+		if _, err := l.Append(ctx, rec); err != nil {
+			return nil, fmt.Errorf("record %s: %w", audit.KindBundleActivation, err)
+		}
+		return &policyRuntime{engine: eng, startedAt: time.Now().UTC()}, nil
+	}
+	src, keys := bs.src, bs.keys
 	rt := &policyRuntime{}
 	activate := func(ctx context.Context, b *bundle.Bundle) (string, string, error) {
 		// The child that runs the bundle's tests compiles it with every
@@ -125,12 +155,16 @@ func startPolicy(ctx context.Context, o serveOptions, inv *engine.Inventory, l *
 		// Prepared first, recorded next, switched last: the log names exactly
 		// the bundles that were enforced.
 		record := func(p *engine.Policy, cur *engine.Inventory) error {
-			return recordBundle(ctx, l, audit.KindBundleActivation, src.String(), p.Revision, p.Digest, cur.Revision, nil)
+			rec, err := audit.NewBundleActivation(src.String(), audit.BundleRef{Revision: p.Revision, Digest: p.Digest}, systemContext(p, cur))
+			if err != nil {
+				return err
+			}
+			_, err = l.Append(ctx, rec)
+			return err
 		}
 		if rt.engine == nil {
-			e := &engine.Engine{}
-			e.Configure(engine.WithDecisionCache(o.decisionCache))
-			if err := e.ActivateRecorded(ctx, p, inv, record); err != nil {
+			e, err := engine.New(ctx, p, inv, engine.WithDecisionCache(o.decisionCache), engine.WithActivationRecord(record))
+			if err != nil {
 				return p.Revision, p.Digest, err
 			}
 			rt.engine = e
@@ -139,14 +173,19 @@ func startPolicy(ctx context.Context, o serveOptions, inv *engine.Inventory, l *
 		return p.Revision, p.Digest, rt.engine.ActivateRecorded(ctx, p, nil, record)
 	}
 	refused := func(source, etag string, err error) {
-		rev := ""
+		c := audit.Context{EngineVersion: engine.Version}
 		if rt.engine != nil {
-			rev = rt.engine.Inventory().Revision
+			c.InventoryRevision = rt.engine.Inventory().Revision
 		}
-		if rerr := recordBundle(context.WithoutCancel(ctx), l, audit.KindBundleRefusal, source, "", "", rev, map[string]any{"etag": etag, "error": err.Error()}); rerr != nil {
+		rec, rerr := audit.NewBundleRefusal(source, etag, err, c)
+		if rerr == nil {
+			_, rerr = l.Append(context.WithoutCancel(ctx), rec)
+		}
+		if rerr != nil {
 			logger.Error("could not record a bundle refusal", "err", rerr)
 		}
 	}
+	var err error
 	rt.manager, err = bundles.NewManager(bundles.ManagerOptions{
 		Source:        src,
 		Keys:          keys,
@@ -196,31 +235,6 @@ func bundleKeys(flags []string) ([]bundles.PublicKey, error) {
 	return keys, nil
 }
 
-func recordBundle(ctx context.Context, l *audit.Log, kind audit.Kind, source, revision, digest, inventoryRevision string, extra map[string]any) error {
-	result := map[string]any{"revision": revision, "digest": digest}
-	for k, v := range extra {
-		result[k] = v
-	}
-	req, _ := json.Marshal(map[string]any{"source": source})
-	res, err := json.Marshal(result)
-	if err != nil {
-		return err
-	}
-	_, err = l.Append(ctx, &audit.Record{
-		Kind:              kind,
-		Principal:         "system",
-		Request:           req,
-		Result:            res,
-		Bundle:            audit.BundleRef{Revision: revision, Digest: digest},
-		InventoryRevision: inventoryRevision,
-		EngineVersion:     engine.Version,
-	})
-	if err != nil {
-		return fmt.Errorf("record %s: %w", kind, err)
-	}
-	return nil
-}
-
 // checkBundleScheme refuses a plain-HTTP bundle URL to another machine unless
 // allowed: the signature still protects the bundle's content, but not its
 // freshness: anyone on the path can answer "not modified" for ever and keep a
@@ -230,12 +244,8 @@ func checkBundleScheme(location string, allowHTTP bool) error {
 	if err != nil || u.Scheme != "http" || allowHTTP {
 		return nil
 	}
-	host := u.Hostname()
-	if host == "localhost" {
+	if api.IsLoopback(u.Hostname()) {
 		return nil
 	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		return nil
-	}
-	return fmt.Errorf("--bundle %s: plain http to %s lets anyone on the path hold back policy updates; use https, or --bundle-allow-http to accept that", location, host)
+	return fmt.Errorf("--bundle %s: plain http to %s lets anyone on the path hold back policy updates; use https, or --bundle-allow-http to accept that", location, u.Hostname())
 }

@@ -63,13 +63,26 @@ func (o logOptions) apply(opts *audit.Options) error {
 	return nil
 }
 
-// openWitness returns the control plane's witness, or nil without --witness-logs.
-func (o logOptions) openWitness(dataDir string) (api.Witness, error) {
+// checkWitness checks the witness flags, reading the log keys, without
+// creating the witness's own key.
+func (o logOptions) checkWitness() error {
 	if o.witnessLogs == "" {
 		if o.witnessName != "" {
-			return nil, fmt.Errorf("--witness-name applies to --witness-logs, which is not set")
+			return fmt.Errorf("--witness-name applies to --witness-logs, which is not set")
 		}
-		return nil, nil
+		return nil
+	}
+	if _, err := witness.LoadLogKeys(o.witnessLogs); err != nil {
+		return fmt.Errorf("--witness-logs: %w", err)
+	}
+	return nil
+}
+
+// openWitness returns the control plane's witness, or nil without --witness-logs;
+// it creates the witness key on first use.
+func (o logOptions) openWitness(dataDir string) (api.Witness, error) {
+	if err := o.checkWitness(); err != nil || o.witnessLogs == "" {
+		return nil, err
 	}
 	keys, err := witness.LoadLogKeys(o.witnessLogs)
 	if err != nil {

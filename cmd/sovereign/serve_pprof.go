@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"time"
+
+	"github.com/sovereign-engine/sovereign/api"
 )
 
 // startPprof serves Go's profiler (net/http/pprof: CPU, heap, goroutines,
@@ -19,7 +21,7 @@ func startPprof(ctx context.Context, addr string, logger *slog.Logger) error {
 	if addr == "" {
 		return nil
 	}
-	if !loopbackHost(addr) {
+	if !api.IsLoopback(addr) {
 		return fmt.Errorf("--pprof-addr %s: only a loopback address (127.0.0.1:PORT) is allowed", addr)
 	}
 	ln, err := net.Listen("tcp", addr)

@@ -52,6 +52,7 @@ scenario file could not be loaded (it does not compile, a bad scenario file).`,
 	fl.Float64Var(&o.Threshold, "threshold", 0, "with --coverage: fail below this percentage")
 	fl.DurationVar(&o.Timeout, "timeout", time.Minute, "how long the Rego tests may run")
 	fl.StringVar(&format, "format", policyci.FormatPretty, "output: pretty, json, junit or github")
+	completeFormats(cmd, "pretty", "json", "junit", "github")
 	return cmd
 }
 

@@ -10,8 +10,8 @@ import (
 
 // watchReload calls reload on SIGHUP, and every interval (0: never) when
 // version, a content hash of what reload reads, differs from the one last
-// seen. An empty version (unreadable) counts as unchanged on a tick: SIGHUP
-// reports it. It returns when ctx ends.
+// seen. An empty version counts as unchanged on a tick. It returns when ctx
+// ends.
 func watchReload(ctx context.Context, interval time.Duration, version func() string, reload func()) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)

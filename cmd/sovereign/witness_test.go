@@ -143,6 +143,19 @@ func TestWitnessedLogAndFork(t *testing.T) {
 		}
 	}
 
+	// A report is written only of the witnessed log.
+	for _, tc := range []struct {
+		dir  string
+		code int
+	}{{siteDir, 0}, {forkDir, 1}} {
+		var out, errb bytes.Buffer
+		err := run(t.Context(), []string{"audit", "export", "--log", tc.dir, "--public-key", filepath.Join(tc.dir, audit.SigningPublicKeysFile),
+			"--witness-key", witnessKey, "--format", "csv", "-o", filepath.Join(t.TempDir(), "report.csv")}, nil, &out, &errb)
+		if code := exitCode(err, &errb); code != tc.code || (tc.code == 1 && !strings.Contains(errb.String(), "witness")) {
+			t.Fatalf("export --witness-key of %s: exit %d, want %d\n%s%s", tc.dir, code, tc.code, out.String(), errb.String())
+		}
+	}
+
 	// Submitted to the witness, the fork's checkpoint is refused.
 	src, err := audit.NewSource(forkDir)
 	if err != nil {

@@ -7,7 +7,7 @@ now := "2026-11-27T10:00:00Z"
 site(id, country, extra) := object.union(
 	{
 		"id": id, "kind": "cloud-region", "country": country,
-		"operator": {"name": sprintf("Operator of %s", [id]), "country": country},
+		"operator": {"name": sprintf("Operator of %s", [id]), "country": country, "parent_countries": []},
 		"personnel_countries": [country],
 	},
 	extra,
@@ -22,7 +22,11 @@ sites := {
 		"operator": {"name": "Hyperscaler EMEA Ltd", "country": "IE", "parent_countries": ["US"]},
 		"personnel_countries": ["DE", "IE"],
 	}),
-	"fr-old": site("fr-old", "FR", {"certifications": [{"scheme": "C5", "level": "type2", "valid_until": "2025-12-31"}]}),
+	"fr-old": site(
+		"fr-old",
+		"FR",
+		{"certifications": [{"scheme": "C5", "level": "type2", "valid_until": "2025-12-31"}]},
+	),
 	"no-1": site("no-1", "NO", {}),
 	"ch-1": site("ch-1", "CH", {}),
 	"gb-1": site("gb-1", "GB", {}),
@@ -58,7 +62,11 @@ sites := {
 	"us-ukdpf": site("us-ukdpf", "US", {"certifications": [{"scheme": "UK-US-DPF"}]}),
 	"us-chdpf": site("us-chdpf", "US", {"certifications": [{"scheme": "Swiss-US-DPF"}]}),
 	"us-itar": site("us-itar", "US", {"labels": {"sovereign-engine.io/us-persons-only": "true"}}),
-	"de-c5t1": site("de-c5t1", "DE", {"certifications": [{"scheme": "C5", "level": "type1", "valid_until": "2027-12-31"}]}),
+	"de-c5t1": site(
+		"de-c5t1",
+		"DE",
+		{"certifications": [{"scheme": "C5", "level": "type1", "valid_until": "2027-12-31"}]},
+	),
 	"de-est": site("de-est", "NL", {
 		"operator": {"name": "Cloud BV", "country": "NL"},
 		"labels": {"sovereign-engine.io/operator-establishments": "NL,DE"},
@@ -124,14 +132,27 @@ datasets := {
 	"itar-plain": {"id": "itar-plain", "classification": "restricted", "categories": ["export-controlled"]},
 	"itar-e2e": {"id": "itar-e2e", "classification": "restricted", "categories": ["itar"], "encryption": {"at_rest": true, "end_to_end": true}},
 	"sov-eea": {"id": "sov-eea", "classification": "sovereign", "categories": ["government"], "allowed_jurisdictions": ["EEA"]},
+	# Absent-field variants: personal data collected somewhere with no subjects
+	# named, and data subjects named with no categories.
+	"pii-origin-de": {"id": "pii-origin-de", "classification": "confidential", "categories": ["personal"], "origin_country": "DE"},
+	"pii-origin-gb": {"id": "pii-origin-gb", "classification": "confidential", "categories": ["personal"], "origin_country": "GB"},
+	"pii-origin-ch": {"id": "pii-origin-ch", "classification": "confidential", "categories": ["personal"], "origin_country": "CH"},
+	"pii-origin-ru": {"id": "pii-origin-ru", "classification": "confidential", "categories": ["personal"], "origin_country": "RU"},
+	"pii-origin-cn": {"id": "pii-origin-cn", "classification": "confidential", "categories": ["personal"], "origin_country": "CN", "subject_count": 150000},
+	"pii-origin-tr": {"id": "pii-origin-tr", "classification": "confidential", "categories": ["personal"], "origin_country": "TR"},
+	"pii-origin-sa": {"id": "pii-origin-sa", "classification": "confidential", "categories": ["personal"], "origin_country": "SA"},
+	"pii-de-from-ru": {"id": "pii-de-from-ru", "classification": "confidential", "categories": ["personal"], "origin_country": "RU", "subject_jurisdictions": ["DE"]},
+	"subjects-eu": {"id": "subjects-eu", "classification": "confidential", "subject_jurisdictions": ["EU"]},
+	"count-only": {"id": "count-only", "classification": "confidential", "subject_count": 10, "origin_country": "FR"},
+	"itar-noenc": {"id": "itar-noenc", "classification": "restricted", "categories": ["itar"], "encryption": {"at_rest": true}},
 }
 
 cn_pi(id, cats, n) := {"id": id, "classification": "confidential", "categories": cats, "subject_jurisdictions": ["CN"], "subject_count": n}
 
 inventory := {"sites": sites, "datasets": datasets, "workloads": {}}
 
-placement_input(ds, candidates, time) := {
-	"kind": "placement", "operation": "store", "time": time,
+placement_input(ds, candidates, at) := {
+	"kind": "placement", "operation": "store", "time": at,
 	"datasets": [datasets[d] | some d in ds],
 	"candidates": candidates,
 }
@@ -139,8 +160,8 @@ placement_input(ds, candidates, time) := {
 # placement evaluates the placement decision for datasets ds (ids) over candidates.
 placement(ds, candidates) := placement_at(ds, candidates, now)
 
-placement_at(ds, candidates, time) := d if {
-	d := data.sovereign.placement.decision with input as placement_input(ds, candidates, time)
+placement_at(ds, candidates, at) := d if {
+	d := data.sovereign.placement.decision with input as placement_input(ds, candidates, at)
 		with data.inventory as inventory
 }
 
@@ -150,7 +171,7 @@ rules_at(decision, site) := {v.rule | some v in decision.violations; v.site == s
 # allowed(ds, site): dataset ds may be placed at site today.
 allowed(ds, site) if count(placement([ds], [site]).violations) == 0
 
-allowed_at(ds, site, time) if count(placement_at([ds], [site], time).violations) == 0
+allowed_at(ds, site, at) if count(placement_at([ds], [site], at).violations) == 0
 
 # message_at is the message of the violation with the rule at site.
 message_at(decision, site, rule) := v.message if {
@@ -169,6 +190,33 @@ transfer(ds, from, to, extra) := d if {
 	d := data.sovereign.transfer.decision with input as transfer_input(ds, from, to, extra)
 		with data.inventory as inventory
 }
+
+# transfer_at is transfer on a decision date (at is RFC 3339).
+transfer_at(ds, from, to, extra, at) := transfer(ds, from, to, object.union(extra, {"time": at}))
+
+# placement_op evaluates a placement for an operation (store or process) at a at.
+placement_op(ds, candidates, operation, at) := d if {
+	d := data.sovereign.placement.decision with input as object.union(
+		placement_input(ds, candidates, at),
+		{"operation": operation},
+	)
+		with data.inventory as inventory
+}
+
+# regime(decision, key) is the regimes-list entry of the regime.
+regime(decision, key) := r if {
+	some r in decision.regimes
+	r.regime == key
+}
+
+# applies(decision, key, ds): the regime applies to dataset ds in the decision.
+applies(decision, key, ds) if {
+	some e in regime(decision, key).datasets
+	e.dataset == ds
+	e.applies
+}
+
+warning_rules(decision) := {w.rule | some w in decision.warnings}
 
 violation_rules(decision) := {v.rule | some v in decision.violations}
 

@@ -4,7 +4,7 @@ import data.sovereign.fixtures_test as fx
 
 test_decision_shape if {
 	d := fx.placement(["pii-eu"], ["de-1", "in-1"])
-	object.keys(d) == {"violations", "obligations", "warnings", "exemptions"}
+	object.keys(d) == {"violations", "obligations", "warnings", "exemptions", "regimes"}
 	is_array(d.violations)
 	d.obligations == []
 	every v in d.violations {

@@ -4,7 +4,7 @@ import data.sovereign.fixtures_test as fx
 
 test_decision_shape if {
 	d := fx.transfer(["pii-eu"], "de-1", "in-1", {"mechanism": {"kind": "scc"}})
-	object.keys(d) == {"violations", "obligations", "warnings", "exemptions"}
+	object.keys(d) == {"violations", "obligations", "warnings", "exemptions", "regimes"}
 	d.violations == []
 	every o in d.obligations {
 		object.keys(o) == {"site", "dataset", "rule", "message", "citation"}
@@ -25,7 +25,10 @@ test_end_without_country_is_refused if {
 
 test_destination_placement_rules_apply if {
 	d := fx.transfer(["pii-eu", "c5-data", "sov"], "de-1", "us-1", {})
-	fx.violation_rules(d) == {"gdpr.chapter5.no_basis", "dataset.required_certification", "sovereign.foreign_control", "sovereign.location"}
+	fx.violation_rules(d) == {
+		"gdpr.chapter5.no_basis", "dataset.required_certification",
+		"sovereign.foreign_control", "sovereign.foreign_personnel", "sovereign.location",
+	}
 }
 
 test_no_decision_for_malformed_input if {

@@ -12,18 +12,19 @@ package sovereign.lib.exemptions
 
 import data.sovereign.lib
 
-# Rules no exemption waives: they say the policy cannot judge the site at all.
-unwaivable := {"inventory.unknown_site", "inventory.incomplete_site", "jurisdiction.unknown"}
+# Rules no exemption waives: they say the policy cannot judge the site (or the
+# date) at all.
+unwaivable := {"inventory.unknown_site", "inventory.incomplete_site", "jurisdiction.unknown", "library.before_modelled_period"}
 
 # (A reference, not object.get(data.inventory, ...): that would read the whole
 # inventory document on every query.)
-all := data.inventory.exemptions if {
-	data.inventory.exemptions
-} else := {}
+default declared := {}
+
+declared := data.inventory.exemptions
 
 # by_rule[rule]: the well-formed exemptions naming the rule, in force or not.
 by_rule[rule] contains [id, ex] if {
-	some id, ex in all
+	some id, ex in declared
 	count(object.get(ex, "scope", {})) > 0
 	is_string(ex.expires)
 	some rule in ex.rules
@@ -106,5 +107,14 @@ stale(results) := set() if {
 	some [id, ex] in by_rule[r.rule]
 	matches(ex, r)
 	not in_force(ex)
-	w := lib.result(r.site, r.dataset, "exemption.not_in_force", sprintf("Exemption %s would waive %s for %s at %s, but it is in force only from %s until %s (decision date %s).", [id, r.rule, r.dataset, r.site, object.get(ex, "valid_from", "its creation"), ex.expires, lib.today]), "Sovereign exemptions (docs/policy-contract.md)")
+	w := lib.result(
+		r.site,
+		r.dataset,
+		"exemption.not_in_force",
+		sprintf(
+			"Exemption %s would waive %s for %s at %s, but it is in force only from %s until %s (decision date %s).",
+			[id, r.rule, r.dataset, r.site, object.get(ex, "valid_from", "its creation"), ex.expires, lib.today],
+		),
+		"Sovereign exemptions (docs/policy-contract.md)",
+	)
 }

@@ -10,8 +10,8 @@ ex(extra) := object.union(
 	extra,
 )
 
-decide(exs, time) := d if {
-	d := data.sovereign.placement.decision with input as fx.placement_input(["pii-eu"], ["in-1", "us-1"], time)
+decide(exs, at) := d if {
+	d := data.sovereign.placement.decision with input as fx.placement_input(["pii-eu"], ["in-1", "us-1"], at)
 		with data.inventory as object.union(fx.inventory, {"exemptions": exs})
 }
 
@@ -49,7 +49,10 @@ test_exemption_scope_by_tenant if {
 		with data.inventory as object.union(fx.inventory, {"exemptions": exs})
 	d.violations == []
 	count(d.exemptions) == 1
-	d2 := data.sovereign.placement.decision with input as i with data.inventory as object.union(fx.inventory, {"exemptions": exs})
+	d2 := data.sovereign.placement.decision with input as i with data.inventory as object.union(
+		fx.inventory,
+		{"exemptions": exs},
+	)
 	count(d2.violations) == 1
 }
 
@@ -71,7 +74,27 @@ test_exemption_out_of_scope_or_other_rule_waives_nothing if {
 test_exemption_waives_an_obligation_of_a_transfer if {
 	i := fx.transfer_input(["pii-eu"], "de-1", "in-1", {"mechanism": {"kind": "scc"}})
 	exs := {"EX-2": ex({"rules": ["gdpr.chapter5.tia_required"]})}
-	d := data.sovereign.transfer.decision with input as i with data.inventory as object.union(fx.inventory, {"exemptions": exs})
+	d := data.sovereign.transfer.decision with input as i with data.inventory as object.union(
+		fx.inventory,
+		{"exemptions": exs},
+	)
 	d.obligations == []
 	[a.rule | some a in d.exemptions] == ["gdpr.chapter5.tia_required"]
+}
+
+# A decision before the modelled period cannot be waived into an allow.
+test_before_modelled_period_cannot_be_waived if {
+	ex := {"EX-9": {
+		"id": "EX-9", "rules": ["library.before_modelled_period"], "scope": {"datasets": ["public"]},
+		"reason": "test", "valid_from": "2000-01-01", "expires": "2030-12-31",
+	}}
+	inv := object.union(fx.inventory, {"exemptions": ex})
+	d := data.sovereign.placement.decision with input as fx.placement_input(
+		["public"],
+		["de-1"],
+		"2007-12-31T23:59:59Z",
+	)
+		with data.inventory as inv
+	{v.rule | some v in d.violations} == {"library.before_modelled_period"}
+	d.exemptions == []
 }

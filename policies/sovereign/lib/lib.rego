@@ -41,9 +41,8 @@ targets := {id: site |
 	sites := data.inventory.sites
 }
 
-targets := {id: site |
-	id := input.to
-	site := sites[id]
+targets := {input.to: site |
+	site := sites[input.to]
 	is_string(site.country)
 } if {
 	input.kind == "transfer"
@@ -65,9 +64,8 @@ remote_access if input.type == "remote-access"
 # valid_from and valid_until are inclusive dates; a null valid_until is
 # open-ended (read as 9999-12-31, after every real date).
 in_force(entry) if {
-	t := today
-	entry.valid_from <= t
-	t <= object.get({null: "9999-12-31"}, entry.valid_until, entry.valid_until)
+	entry.valid_from <= today
+	today <= object.get({null: "9999-12-31"}, entry.valid_until, entry.valid_until)
 }
 
 # current(versions) is the entry in force on the decision date of a list of dated
@@ -77,18 +75,15 @@ in_force(entry) if {
 # ends on 27 Dec 2031 - has a version after the present one); otherwise the last
 # one that has started. Undefined when none is in force.
 current(versions) := v if {
-	t := today
 	v := versions[count(versions) - 1]
-	v.valid_from <= t
+	v.valid_from <= today
 	v.valid_until == null
 } else := v if {
-	t := today
 	v := versions[count(versions) - 2]
-	v.valid_from <= t
-	t <= v.valid_until
+	v.valid_from <= today
+	today <= v.valid_until
 } else := v if {
-	t := today
-	started := [x | some x in versions; x.valid_from <= t]
+	started := [x | some x in versions; x.valid_from <= today]
 	v := started[count(started) - 1]
 	in_force(v)
 }
@@ -129,12 +124,154 @@ within(c, js) if {
 # argument is undefined - is false (OPA evaluates the argument first). Tests of
 # a possibly missing field therefore use a plain reference or object.get.
 
+# ---------------------------------------------------------------------------
+# The modelled period. data.reference.modelled_from.date is the earliest decision
+# date the library models at all: every regime's periods (the `versions` of its
+# reference entry) begin on or before it and run without a gap to an open end
+# (tested). Before it, nothing is allowed (library.before_modelled_period).
+
+floor_date := data.reference.modelled_from.date
+
+# modelled: the decision date is on or after the floor. Undefined (so "not
+# modelled") when the reference data names no floor: nothing is then allowed.
+modelled if today >= floor_date
+
+# period(versions) is a regime's period on the decision date: a dated entry with
+# a status - modelled (its rules apply), not_in_force (the rule did not exist yet,
+# an affirmative fact with its source) or not_modelled (the library does not model
+# that period: data in scope is refused). Undefined before the floor, even for a
+# regime whose periods reach further back: no regime decides there.
+period(versions) := current(versions) if modelled
+
+# period_or_null(versions) is period(versions), or null before the floor (for
+# the regimes list, which reports every regime on every date).
+period_or_null(versions) := v if {
+	v := period(versions)
+} else := null
+
+# period_info summarises a period for the decision's regimes list.
+period_info(v) := {
+	"id": object.get(v, "id", ""), "name": object.get(v, "name", ""), "status": v.status,
+	"source": v.source, "valid_from": v.valid_from, "valid_until": v.valid_until,
+}
+
+# ---------------------------------------------------------------------------
+# The transfer mechanism a request names. Every test of it goes through
+# mechanism_status, which is always defined: an absent mechanism, a mechanism
+# without a kind, an unknown kind, a derogation without a ground and a derogation
+# of unstated frequency are each a status of their own, never a basis.
+
+# mechanism_tool(tools) is the entry of tools (a period's transfer tools) the
+# request's mechanism names, when it is in force.
+mechanism_tool(tools) := t if {
+	t := tools[input.mechanism.kind]
+	in_force(t)
+}
+
+# mechanism_ground(derogations) is the derogation ground the mechanism names, when
+# it is one of derogations and in force.
+mechanism_ground(derogations) := g if {
+	g := derogations[input.mechanism.derogation]
+	in_force(g)
+}
+
+one_off if input.frequency == "one-off"
+
+# mechanism_status(tools, derogations): "none" (no mechanism given), "unknown"
+# (no kind, or not a tool in force), "unknown_ground" (a derogation naming no
+# ground of the period), "not_occasional" (a ground for occasional transfers
+# relied on for a transfer not stated one-off) or "ok".
+mechanism_status(tools, derogations) := "none" if {
+	not input.mechanism
+} else := "unknown" if {
+	not mechanism_tool(tools)
+} else := "ok" if {
+	not mechanism_tool(tools).derogation
+} else := "unknown_ground" if {
+	not mechanism_ground(derogations)
+} else := "not_occasional" if {
+	mechanism_ground(derogations).occasional
+	not one_off
+} else := "ok"
+
+mechanism_label := sprintf("%s (%s)", [input.mechanism.kind, input.mechanism.reference]) if {
+	input.mechanism.reference
+} else := object.get(input, ["mechanism", "kind"], "(no kind)")
+
+default frequency_label := "of unstated frequency (state frequency one-off)"
+
+frequency_label := input.frequency
+
+# ---------------------------------------------------------------------------
+# The decision's regimes list: for each regime, the period in force and, for
+# each dataset, whether the regime applies and why (or why not), with the
+# affirmative grounds that let in-scope data stay at each allowed site.
+
+# report(key, name, scope, v, applies, grounds): applies maps dataset indexes in
+# scope to why; scope says what the regime governs, for the others.
+report(key, name, scope, v, applies, grounds) := {
+	"regime": key, "name": name, "period": period_summary(v),
+	"datasets": [e |
+		some i, d in input.datasets
+		e := applies_entry(dataset_id(d), object.get(applies, i, null), scope)
+	],
+	"grounds": grounds,
+}
+
+period_summary(v) := period_info(v) if is_object(v)
+
+else := {"status": "before_modelled_period", "valid_until": floor_date}
+
+applies_entry(did, null, scope) := {"dataset": did, "applies": false, "why": sprintf("not in scope: the regime governs %s", [scope])}
+
+applies_entry(did, why, _) := {"dataset": did, "applies": true, "why": why} if why != null
+
+# contractual(name, source) is the period of a rule that is not law but the
+# dataset's own terms: in force on every date the library models.
+contractual(name, source) := {
+	"id": "contract", "name": name, "status": "modelled", "source": source,
+	"valid_from": floor_date, "valid_until": null,
+}
+
+# ground_list turns a set of [dataset index, site, ground] into the regimes
+# list's grounds: one entry per ground (sorted by site, dataset, ground).
+ground_list(gs) := [e |
+	some [i, id, g] in gs
+	e := {"site": id, "dataset": dataset_ids[i], "ground": g}
+]
+
+# dataset_ids are the ids of the query's datasets, by index.
+dataset_ids := [dataset_id(d) | some d in input.datasets]
+
+# not_modelled(key, name, v, scoped) refuses every target for each dataset index in
+# scoped: the regime's law of the period v is not modelled.
+not_modelled(key, name, v, scoped) := {r |
+	v.status == "not_modelled"
+	some i in scoped
+	did := dataset_id(input.datasets[i])
+	some id, _ in targets
+	r := result(
+		id,
+		did,
+		"library.regime_not_modelled",
+		sprintf(
+			"Dataset %s is in the scope of %s (%s), whose law on %s the library does not model: %s. Nothing is allowed by omission.",
+			[did, key, name, today, v.source],
+		),
+		"Sovereign policy library (nothing allowed by omission)",
+	)
+}
+
 # sector is the site operator's sector (see sector_label).
 sector(site) := object.get(site, ["labels", sector_label], "commercial")
 
 # dataset_id names a dataset in results; an inline dataset without id still
 # yields a result rather than none.
 dataset_id(d) := object.get(d, "id", "(unnamed dataset)")
+
+# country_label(site) is the site's country for a message; a site that states
+# none is named so, and is in no jurisdiction a rule allows.
+country_label(site) := object.get(site, "country", "no stated country")
 
 # join lists a set or array of codes for messages: "DE, FR".
 join(xs) := concat(", ", sort(xs))
@@ -171,13 +308,24 @@ inventory_violation(id, sites, d) := {
 }
 
 # personal(d): dataset d holds a category of personal data, per the category
-# table of the reference data. The table's dates are the GDPR's; other regimes
-# have their own, so only the categories are read here.
+# table of the reference data (only the categories are read: each regime has
+# its own dates). A dataset without categories that names data subjects
+# (subject_jurisdictions or subject_count) is taken for personal data: absent
+# categories are no evidence that it holds none.
 personal(d) if {
 	categories := data.reference.gdpr.data_categories
 	some cat in d.categories
 	categories[cat]
 }
+
+personal(d) if {
+	count(object.get(d, "categories", [])) == 0
+	names_subjects(d)
+}
+
+names_subjects(d) if count(object.get(d, "subject_jurisdictions", [])) > 0
+
+names_subjects(d) if object.get(d, "subject_count", 0) > 0
 
 # has_category(d, cats): dataset d carries one of the categories cats.
 has_category(d, cats) if {
@@ -195,34 +343,45 @@ subject_of(d, c) if {
 	members(j)[c]
 }
 
+# subjects_unknown(d): dataset d names no data subjects' jurisdiction.
+subjects_unknown(d) if count(object.get(d, "subject_jurisdictions", [])) == 0
+
+# citizens_of(d, c): dataset d holds data of country c's subjects, or names none
+# and was collected in c (then its subjects are taken to be c's).
+citizens_of(d, c) if subject_of(d, c)
+
+citizens_of(d, c) if {
+	subjects_unknown(d)
+	d.origin_country == c
+}
+
 # concerns(d, c): dataset d was collected in country c, or its subjects are there.
 concerns(d, c) if d.origin_country == c
 
 concerns(d, c) if subject_of(d, c)
 
 # regime(name) is the localisation or transfer regime of the reference data
-# (data.reference.regimes) when it is in force on the decision date.
-regime(name) := r if {
-	r := data.reference.regimes[name]
-	dated(r.valid_from, r.valid_until)
-}
+# (data.reference.regimes); its period on the decision date is
+# period(regime(name).versions).
+regime(name) := data.reference.regimes[name]
+
+# regime_period(name) is the period of regime name on the decision date.
+regime_period(name) := period(data.reference.regimes[name].versions)
 
 # dated(from, until): the decision date lies within [from, until] (null: open).
 # Regime entries hold whole tables, so their dates are checked through scalars:
 # a function's arguments are hashed for OPA's per-query cache.
 dated(from, until) if {
-	t := today
-	from <= t
-	t <= object.get({null: "9999-12-31"}, until, until)
+	from <= today
+	today <= object.get({null: "9999-12-31"}, until, until)
 }
 
 # holds(site, scheme, levels): site holds a current certification of the scheme,
 # at one of the levels when levels is not empty.
 holds(site, scheme, levels) if {
-	t := today
 	some cert in site.certifications
 	cert.scheme == scheme
-	object.get(cert, "valid_until", t) >= t
+	object.get(cert, "valid_until", today) >= today
 	level_ok(cert, levels)
 }
 

@@ -12,6 +12,8 @@ version_lists[name] := group.versions if some name, group in reference.groups
 version_lists["gdpr.adequacy"] := reference.gdpr.adequacy.versions
 
 # Every dated entry, by a name for messages.
+entries["gdpr.adequacy"] := reference.gdpr.adequacy
+
 entries[name] := e if some name, e in reference.groups
 
 entries[name] := e if {
@@ -20,17 +22,24 @@ entries[name] := e if {
 	name := sprintf("%s.versions[%d]", [g, i])
 }
 
-entries["gdpr.adequacy"] := reference.gdpr.adequacy
-
 entries[name] := e if {
 	some i, e in reference.gdpr.adequacy.versions
 	name := sprintf("gdpr.adequacy.versions[%d]", [i])
 }
 
 entries[name] := e if {
-	some table in ["data_categories", "transfer_tools", "derogations"]
-	some k, e in reference.gdpr[table]
-	name := sprintf("gdpr.%s.%s", [table, k])
+	some k, e in reference.gdpr.data_categories
+	name := sprintf("gdpr.data_categories.%s", [k])
+}
+
+# The transfer tools and derogation grounds of every period of the EU, UK and
+# Swiss regimes.
+entries[name] := e if {
+	some r in ["gdpr", "uk_gdpr", "ch_fadp"]
+	some i, v in reference[r].versions
+	some table in ["transfer_tools", "derogations"]
+	some k, e in object.get(v, table, {})
+	name := sprintf("%s.versions[%d].%s.%s", [r, i, table, k])
 }
 
 date(s) if regex.match(`^\d{4}-\d{2}-\d{2}$`, s)
@@ -150,4 +159,92 @@ test_eu_members_are_eea_members if {
 	every d in {d | some d in change_dates; d >= "2014-04-12"} {
 		count(members_on("EU", d) - members_on("EEA", d)) == 0
 	}
+}
+
+# --- the modelled period ----------------------------------------------------------
+
+test_floor_is_dated_and_sourced if {
+	f := reference.modelled_from
+	date(f.date)
+	f.valid_from == f.date
+	f.valid_until == null
+	count(f.source) > 0
+	count(f.note) > 0
+}
+
+# Every regime: its reference entry and the key its periods are under.
+regime_periods[name] := reference[name].versions if some name in ["gdpr", "uk_gdpr", "ch_fadp"]
+
+regime_periods[name] := r.versions if some name, r in reference.regimes
+
+statuses := {"modelled", "not_in_force", "not_modelled"}
+
+# period_problems: a regime whose periods do not start on or before the floor,
+# leave a gap, end before an open last period, or lack a status or a source.
+period_problems contains [name, "starts after the floor"] if {
+	some name, vs in regime_periods
+	vs[0].valid_from > reference.modelled_from.date
+}
+
+period_problems contains [name, i] if {
+	some name, vs in regime_periods
+	some i, v in vs
+	i > 0
+	v.valid_from != day_after(vs[i - 1].valid_until)
+}
+
+period_problems contains [name, "last period not open"] if {
+	some name, vs in regime_periods
+	vs[count(vs) - 1].valid_until != null
+}
+
+period_problems contains [name, i] if {
+	some name, vs in regime_periods
+	some i, v in vs
+	not good_period(v)
+}
+
+good_period(v) if {
+	v.status in statuses
+	good_entry(v)
+}
+
+test_every_regime_is_covered_from_the_floor_without_a_gap if {
+	count(regime_periods) == 14
+	count(period_problems) == 0
+}
+
+# A modelled period of the adequacy-style regimes names its rule set and tools.
+test_adequacy_regime_periods_name_their_tools if {
+	every name in ["gdpr", "uk_gdpr", "ch_fadp"] {
+		every v in reference[name].versions {
+			tooled(v)
+		}
+	}
+}
+
+tooled(v) if v.status == "not_in_force"
+
+tooled(v) if {
+	is_object(v.transfer_tools)
+	is_object(v.derogations)
+	count(v.id) > 0
+}
+
+test_treated_as_home_entries_are_dated_and_sourced if {
+	count(reference.gdpr.treated_as_home) == 2
+	every e in reference.gdpr.treated_as_home {
+		good_entry(e)
+		regex.match(`^[A-Z]{2}$`, e.country)
+		count(e.roles) > 0
+	}
+}
+
+test_predecessor_dates if {
+	[v.id | some v in reference.gdpr.versions] == ["dir95", "gdpr"]
+	reference.gdpr.versions[0].valid_until == "2018-05-24"
+	[v.id | some v in reference.ch_fadp.versions] == ["fadp1992", "fadp"]
+	reference.ch_fadp.versions[0].valid_until == "2023-08-31"
+	reference.uk_gdpr.versions[0].status == "not_in_force"
+	reference.uk_gdpr.versions[1].valid_from == "2021-01-01"
 }

@@ -21,10 +21,8 @@ violations contains v if {
 	required := d.required_certifications
 	count(required) > 0
 	did := lib.dataset_id(d)
-	t := lib.today
-	targets := lib.targets
-	some id, site in targets
-	held := {cert.scheme | some cert in site.certifications; object.get(cert, "valid_until", t) >= t}
+	some id, held in held_by_site
+	site := lib.targets[id]
 	some scheme in required
 	not held[scheme]
 	v := {
@@ -38,7 +36,10 @@ violations contains v if {
 gap(id, site, scheme) := msg if {
 	ends := [cert.valid_until | some cert in site.certifications; cert.scheme == scheme]
 	count(ends) > 0
-	msg := sprintf("site %s's %s certification was valid only until %s (decision date %s)", [id, scheme, max(ends), lib.today])
+	msg := sprintf(
+		"site %s's %s certification was valid only until %s (decision date %s)",
+		[id, scheme, max(ends), lib.today],
+	)
 } else := sprintf("site %s holds no %s certification", [id, scheme])
 
 placement_violations contains v if some v in violations
@@ -51,3 +52,36 @@ transfer_violations contains v if {
 placement_obligations := set()
 
 transfer_obligations := set()
+
+scope := "datasets with required certifications"
+
+in_scope[i] := sprintf("requires %s", [concat(", ", d.required_certifications)]) if {
+	some i, d in input.datasets
+	count(d.required_certifications) > 0
+}
+
+# held_by_site: the schemes each target holds on the decision date (built once,
+# and only when a dataset requires one).
+held_by_site := {id: held |
+	count(in_scope) > 0
+	t := lib.today
+	some id, site in lib.targets
+	held := {cert.scheme | some cert in site.certifications; object.get(cert, "valid_until", t) >= t}
+}
+
+grounds contains [i, id, g] if {
+	some i, _ in in_scope
+	required := {s | some s in input.datasets[i].required_certifications}
+	g := sprintf("holds current %s", [lib.join(required)])
+	some id, held in held_by_site
+	count(required - held) == 0
+}
+
+report := lib.report(
+	"certification",
+	"Required certifications (contractual)",
+	scope,
+	lib.contractual("Dataset certification requirements", "Dataset certification policy (contractual)"),
+	in_scope,
+	lib.ground_list(grounds),
+)

@@ -17,7 +17,11 @@ test_required_certification_missing if {
 
 test_required_certification_expired if {
 	d := fx.placement(["c5-data"], ["fr-old"])
-	fx.message_at(d, "fr-old", "dataset.required_certification") == "Dataset c5-data requires a current C5 certification: site fr-old's C5 certification was valid only until 2025-12-31 (decision date 2026-11-27)."
+	fx.message_at(
+		d,
+		"fr-old",
+		"dataset.required_certification",
+	) == "Dataset c5-data requires a current C5 certification: site fr-old's C5 certification was valid only until 2025-12-31 (decision date 2026-11-27)."
 }
 
 test_certificate_valid_through_its_last_day if {
@@ -43,4 +47,11 @@ test_each_missing_scheme_is_reported if {
 test_certifications_bind_stored_copies_only if {
 	fx.violation_rules(fx.transfer(["two-certs"], "de-1", "no-1", {"type": "migrate"})) == {"dataset.required_certification"}
 	fx.transfer(["two-certs"], "de-1", "no-1", {"type": "remote-access"}).violations == []
+}
+
+# The regimes list names the current certifications as the ground of the
+# sites holding them, and of no other.
+test_certification_grounds_in_the_regimes_list if {
+	d := fx.placement(["c5-data"], ["de-1", "fr-old"])
+	fx.regime(d, "certification").grounds == [{"dataset": "c5-data", "ground": "holds current C5", "site": "de-1"}]
 }

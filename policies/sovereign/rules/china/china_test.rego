@@ -19,7 +19,8 @@ test_volume_thresholds if {
 		["cn-million", "cn.pipl.standard_contract"],
 		["cn-big", "cn.pipl.security_assessment"],
 	}
-	{[w.dataset, w.rule] | some w in d.warnings} == {["cn-small", "cn.pipl.cumulative_volume"]}
+	{[o.dataset, o.rule] | some o in d.obligations} == {["cn-small", "cn.pipl.cumulative_volume"]}
+	d.warnings == []
 }
 
 test_sensitive_thresholds if {
@@ -43,9 +44,15 @@ test_2022_thresholds_before_22_march_2024 if {
 	d := fx.placement_at(["cn-small"], ["sg-1"], "2024-03-21T12:00:00Z")
 	fx.rules_at(d, "sg-1") == {"cn.pipl.standard_contract"}
 	d2 := fx.placement_at(["cn-contract"], ["sg-1"], "2024-03-21T12:00:00Z")
-	fx.rules_at(d2, "sg-1") == {"cn.pipl.standard_contract"} # exactly 100,000: not over the 2022 threshold, and no exempt tier then
+	fx.rules_at(
+		d2,
+		"sg-1",
+	) == {"cn.pipl.standard_contract"} # exactly 100,000: not over the 2022 threshold, and no exempt tier then
+
+	# Before the 2022 assessment measures PIPL Art. 38 already required a mechanism,
+	# and none was yet available: refused, not allowed by omission.
 	d3 := fx.placement_at(["cn-small"], ["sg-1"], "2022-08-31T12:00:00Z")
-	d3.violations == []
+	fx.rules_at(d3, "sg-1") == {"cn.pipl.standard_contract"}
 }
 
 test_transfers_with_cn_mechanisms if {
@@ -59,5 +66,79 @@ test_transfers_with_cn_mechanisms if {
 	fx.obligation_rules(d3) == {"cn.pipl.impact_assessment"}
 	d4 := fx.transfer(["cn-small"], "cn-1", "sg-1", {})
 	d4.violations == []
-	{w.rule | some w in d4.warnings} == {"cn.pipl.cumulative_volume"}
+	fx.obligation_rules(d4) == {"cn.pipl.cumulative_volume"}
+}
+
+# The issue's case: a transfer naming no mechanism (or one without a kind) is
+# refused in every tier, exactly like one naming a wrong mechanism.
+test_no_mechanism_is_refused_in_every_tier if {
+	every pair in [
+		["cn-contract", "cn.pipl.standard_contract"],
+		["cn-big", "cn.pipl.security_assessment"],
+		["cn-sens-big", "cn.pipl.security_assessment"],
+		["cn-nocount", "cn.pipl.security_assessment"],
+		["cn-important", "cn.dsl.security_assessment"],
+	] {
+		[ds, rule] := pair
+		every extra in [{}, {"mechanism": {}}, {"mechanism": {"reference": "x"}}, {"mechanism": {"kind": "scc"}}, {"mechanism": null}] {
+			fx.violation_rules(fx.transfer([ds], "cn-1", "sg-1", extra)) == {rule}
+		}
+	}
+	some v in fx.transfer(["cn-contract"], "cn-1", "sg-1", {}).violations
+	contains(v.message, "no mechanism was given")
+}
+
+test_personal_information_collected_in_china_without_subjects if {
+	fx.rules_at(fx.placement(["pii-origin-cn"], ["sg-1"]), "sg-1") == {"cn.pipl.standard_contract"}
+}
+
+test_no_general_export_rule_before_the_csl if {
+	d := fx.placement_at(["cn-big", "cn-important"], ["sg-1"], "2017-05-31T12:00:00Z")
+	d.violations == []
+	fx.regime(d, "cn").period.status == "not_in_force"
+	d2 := fx.placement_at(["cn-important"], ["sg-1"], "2017-06-01T00:00:00Z")
+	d2.violations == [] # CSL Art. 37 binds CIIOs: important data of others only from the DSL
+	ciio := {"id": "ciio", "classification": "restricted", "categories": ["cn-ciio"], "origin_country": "CN"}
+	i := object.union(fx.placement_input([], ["sg-1"], "2017-06-01T00:00:00Z"), {"datasets": [ciio]})
+	d3 := data.sovereign.placement.decision with input as i with data.inventory as fx.inventory
+	fx.rules_at(d3, "sg-1") == {"cn.dsl.security_assessment"}
+	fx.rules_at(
+		fx.placement_at(["cn-important"], ["sg-1"], "2021-09-01T00:00:00Z"),
+		"sg-1",
+	) == {"cn.dsl.security_assessment"}
+}
+
+test_personal_information_from_the_pipl if {
+	fx.placement_at(["cn-big"], ["sg-1"], "2021-10-31T12:00:00Z").violations == []
+	fx.rules_at(fx.placement_at(["cn-big"], ["sg-1"], "2021-11-01T00:00:00Z"), "sg-1") == {"cn.pipl.standard_contract"}
+}
+
+# Each mechanism is accepted only once it existed.
+test_mechanisms_accepted_from_their_dates if {
+	sa := {"mechanism": {"kind": "cn-security-assessment"}}
+	fx.violation_rules(fx.transfer_at(["cn-contract"], "cn-1", "sg-1", sa, "2022-08-31T12:00:00Z")) == {"cn.pipl.standard_contract"}
+	fx.transfer_at(["cn-contract"], "cn-1", "sg-1", sa, "2022-09-01T00:00:00Z").violations == []
+	cert := {"mechanism": {"kind": "cn-certification"}}
+	fx.violation_rules(fx.transfer_at(["cn-contract"], "cn-1", "sg-1", cert, "2022-11-03T12:00:00Z")) == {"cn.pipl.standard_contract"}
+	fx.transfer_at(["cn-contract"], "cn-1", "sg-1", cert, "2022-11-04T00:00:00Z").violations == []
+	sc := {"mechanism": {"kind": "cn-standard-contract"}}
+	fx.violation_rules(fx.transfer_at(["cn-contract"], "cn-1", "sg-1", sc, "2023-05-31T12:00:00Z")) == {"cn.pipl.standard_contract"}
+	d := fx.transfer_at(["cn-contract"], "cn-1", "sg-1", sc, "2023-06-01T00:00:00Z")
+	d.violations == []
+	fx.obligation_rules(d) == {"cn.pipl.standard_contract_filing", "cn.pipl.impact_assessment"}
+}
+
+# Before the PIPL (1 Nov 2021) no personal information impact assessment was
+# owed for an export, even a CIIO's on a security assessment.
+test_no_impact_assessment_before_the_pipl if {
+	ciio := {"id": "ciio", "classification": "restricted", "categories": ["cn-ciio", "personal"], "origin_country": "CN"}
+	i := object.union(
+		fx.transfer_input([], "cn-1", "sg-1", {"mechanism": {"kind": "cn-security-assessment"}, "time": "2020-06-01T00:00:00Z"}),
+		{"datasets": [ciio]},
+	)
+	d := data.sovereign.transfer.decision with input as i with data.inventory as fx.inventory
+	d.violations == []
+	not "cn.pipl.impact_assessment" in fx.obligation_rules(d)
+	d2 := data.sovereign.transfer.decision with input as object.union(i, {"time": fx.now}) with data.inventory as fx.inventory
+	"cn.pipl.impact_assessment" in fx.obligation_rules(d2)
 }

@@ -22,9 +22,31 @@ test_c5_type2_from_1_july_2025 if {
 	fx.allowed_at("health-de2", "de-c5t1", "2025-06-30T23:59:59Z")
 	d := fx.placement_at(["health-de2"], ["de-c5t1"], "2025-07-01T00:00:00Z")
 	fx.rules_at(d, "de-c5t1") == {"de.sgbv393.c5"}
-	fx.message_at(d, "de-c5t1", "de.sgbv393.c5") == "Dataset health-de2 holds health or social data; §393 SGB V requires a current BSI C5 attestation (type2) of the processing body on 2025-07-01, and site de-c5t1 holds none."
+	fx.message_at(
+		d,
+		"de-c5t1",
+		"de.sgbv393.c5",
+	) == "Dataset health-de2 holds health or social data; §393 SGB V requires a current BSI C5 attestation (type2) of the processing body on 2025-07-01, and site de-c5t1 holds none."
 }
 
-test_sgb_v_393_from_1_july_2024 if {
-	fx.allowed_at("health-de2", "de-us", "2024-06-30T12:00:00Z")
+# Before §393 SGB V the law of such processing is not modelled: refused, not
+# allowed by omission - even in Germany.
+test_before_sgb_v_393_not_modelled if {
+	d := fx.placement_at(["health-de2"], ["de-us", "de-1"], "2024-06-30T12:00:00Z")
+	fx.rules_at(d, "de-us") == {"library.regime_not_modelled"}
+	fx.rules_at(d, "de-1") == {"library.regime_not_modelled"}
+	fx.regime(d, "de_sgbv393").period.status == "not_modelled"
+	fx.allowed_at("health-de2", "de-1", "2024-07-01T00:00:00Z")
+}
+
+test_site_without_certifications_or_operator_labels if {
+	site := {"de-bare": {"id": "de-bare", "kind": "on-prem", "country": "DE", "operator": {"name": "X", "country": "FR"}}}
+	inv := object.union(fx.inventory, {"sites": object.union(fx.sites, site)})
+	d := data.sovereign.placement.decision with input as fx.placement_input(
+		["health-de2"],
+		["de-bare"],
+		fx.now,
+	)
+		with data.inventory as inv
+	fx.rules_at(d, "de-bare") == {"de.sgbv393.establishment", "de.sgbv393.c5"}
 }

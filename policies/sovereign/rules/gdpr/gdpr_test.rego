@@ -29,12 +29,183 @@ test_subjects_named_by_country_or_group if {
 test_out_of_scope_data_is_not_bound if {
 	fx.allowed("pii-in", "in-1") # no EEA data subjects
 	fx.allowed("public", "in-1") # not personal data
-	not "gdpr.chapter5.no_basis" in fx.rules_at(fx.placement(["designs"], ["in-1"]), "in-1") # EEA subjects, but no personal-data category
+	not "gdpr.chapter5.no_basis" in fx.rules_at(
+		fx.placement(["designs"], ["in-1"]),
+		"in-1",
+	)
+	# EEA subjects, but no personal-data category
 }
 
-test_gdpr_chapter5_applies_from_25_may_2018 if {
-	fx.allowed_at("pii-eu", "in-1", "2018-05-24T12:00:00Z")
-	not fx.allowed_at("pii-eu", "in-1", "2018-05-25T00:00:00Z")
+# Before the GDPR, Directive 95/46/EC Arts 25-26 barred the same transfers: the
+# day before is refused under the Directive's own rule id, the day of under the GDPR's.
+test_directive_before_the_gdpr if {
+	d := fx.placement_at(["pii-eu"], ["in-1"], "2018-05-24T23:59:59Z")
+	fx.rules_at(d, "in-1") == {"eu.dir95.no_basis"}
+	d2 := fx.placement_at(["pii-eu"], ["in-1"], "2018-05-25T00:00:00Z")
+	fx.rules_at(d2, "in-1") == {"gdpr.chapter5.no_basis"}
+	some v in d.violations
+	v.citation == "Directive 95/46/EC Art. 25"
+}
+
+test_directive_adequacy_and_zone if {
+	fx.allowed_at("pii-eu", "ch-1", "2012-01-01T00:00:00Z") # 2000/518/EC
+	fx.allowed_at("pii-eu", "ca-1", "2012-01-01T00:00:00Z") # 2002/2/EC
+	fx.allowed_at("pii-eu", "no-1", "2012-01-01T00:00:00Z") # EEA
+	not fx.allowed_at("pii-eu", "jp-1", "2012-01-01T00:00:00Z") # Japan only from 2019
+	fx.allowed_at("pii-eu", "jp-1", "2019-01-23T00:00:00Z")
+}
+
+test_safe_harbour_until_schrems_i if {
+	site := {"us-sh": fx.site("us-sh", "US", {"certifications": [{"scheme": "US-Safe-Harbor"}]})}
+	inv := object.union(fx.inventory, {"sites": object.union(fx.sites, site)})
+	i := fx.placement_input(["pii-eu"], ["us-sh"], "2015-10-05T12:00:00Z")
+	d1 := data.sovereign.placement.decision with input as i with data.inventory as inv
+	d1.violations == []
+	d2 := data.sovereign.placement.decision with input as object.union(
+		i,
+		{"time": "2015-10-06T00:00:00Z"},
+	)
+		with data.inventory as inv
+	fx.rules_at(d2, "us-sh") == {"eu.dir95.no_basis"}
+}
+
+test_directive_transfer_tools if {
+	t := "2015-06-01T00:00:00Z"
+	fx.violation_rules(fx.transfer_at(["pii-eu"], "de-1", "in-1", {}, t)) == {"eu.dir95.no_basis"}
+	scc := fx.transfer_at(["pii-eu"], "de-1", "in-1", {"mechanism": {"kind": "scc"}}, t)
+	fx.clean(scc) # no transfer impact assessment before the GDPR and Schrems II
+	bcr := fx.transfer_at(["pii-eu"], "de-1", "in-1", {"mechanism": {"kind": "bcr"}}, t)
+	bcr.violations == []
+	fx.obligation_rules(bcr) == {"eu.dir95.authorisation"}
+	fx.violation_rules(fx.transfer_at(["pii-eu"], "de-1", "in-1", {"mechanism": {"kind": "code-of-conduct"}}, t)) == {"eu.dir95.no_basis"}
+	fx.violation_rules(fx.transfer_at(["pii-eu"], "de-1", "in-1", {"mechanism": {"kind": "derogation", "derogation": "consent"}}, t)) == {"eu.dir95.derogation_not_occasional"}
+	fx.clean(fx.transfer_at(
+		["pii-eu"],
+		"de-1",
+		"in-1",
+		{"frequency": "one-off", "mechanism": {"kind": "derogation", "derogation": "consent"}},
+		t,
+	))
+	d := fx.transfer_at(
+		["pii-eu"],
+		"de-1",
+		"in-1",
+		{"frequency": "one-off", "mechanism": {"kind": "derogation", "derogation": "compelling-legitimate-interests"}},
+		t,
+	)
+	fx.violation_rules(d) == {"eu.dir95.no_basis"} # no such ground before the GDPR
+}
+
+# The UK in the transition period (Withdrawal Agreement Art. 127) and under the TCA
+# bridge (FINPROV.10A): not a third country for EU data; UK data subjects' data
+# under the GDPR during the transition.
+test_uk_treated_as_member_state if {
+	fx.allowed_at("pii-eu", "gb-1", "2020-02-01T00:00:00Z")
+	fx.allowed_at("pii-eu", "gb-1", "2020-12-31T23:59:59Z")
+	fx.allowed_at("pii-eu", "gb-1", "2021-01-01T00:00:00Z")
+	fx.allowed_at("pii-eu", "gb-1", "2021-06-27T23:59:59Z")
+	fx.allowed_at("pii-eu", "gb-1", "2021-06-28T00:00:00Z") # adequacy decision 2021/1772
+	d := fx.placement_at(["pii-gb"], ["in-1"], "2020-12-31T12:00:00Z")
+	fx.rules_at(d, "in-1") == {"gdpr.chapter5.no_basis"}
+	fx.allowed_at("pii-gb", "de-1", "2020-06-01T00:00:00Z")
+}
+
+test_uk_bridge_does_not_cover_uk_subjects if {
+	# From 2021 UK data subjects are the UK GDPR's, not the GDPR's.
+	d := fx.placement_at(["pii-gb"], ["in-1"], "2021-03-01T00:00:00Z")
+	fx.rules_at(d, "in-1") == {"ukgdpr.chapter5.no_basis"}
+}
+
+# --- absent inputs are never a basis ----------------------------------------------
+
+test_personal_data_collected_in_the_eea_without_subjects if {
+	d := fx.placement(["pii-origin-de"], ["in-1", "de-1"])
+	fx.rules_at(d, "in-1") == {"gdpr.chapter5.no_basis"}
+	fx.rules_at(d, "de-1") == set()
+	contains(fx.message_at(d, "in-1", "gdpr.chapter5.no_basis"), "holds personal data collected in DE")
+}
+
+test_data_subjects_without_categories_are_personal_data if {
+	d := fx.placement(["subjects-eu", "count-only"], ["in-1"])
+	{[v.dataset, v.rule] | some v in d.violations} == {["subjects-eu", "gdpr.chapter5.no_basis"], ["count-only", "gdpr.chapter5.no_basis"]}
+}
+
+test_no_mechanism_kind_or_ground_is_no_basis if {
+	every extra in [
+		{},
+		{"mechanism": {}},
+		{"mechanism": {"reference": "SCC-1"}},
+		{"mechanism": {"kind": ""}},
+		{"mechanism": {"kind": "derogation"}},
+		{"mechanism": {"kind": "derogation"}, "frequency": "one-off"},
+		{"mechanism": null},
+		{"mechanism": "scc"},
+	] {
+		d := fx.transfer(["pii-eu"], "de-1", "in-1", extra)
+		count(d.violations) > 0
+		fx.violation_rules(d) & {"gdpr.chapter5.no_basis", "gdpr.chapter5.derogation_not_occasional"} != set()
+	}
+}
+
+test_mechanism_without_kind_message if {
+	d := fx.transfer(["pii-eu"], "de-1", "in-1", {"mechanism": {"reference": "SCC-1"}})
+	some v in d.violations
+	contains(v.message, "mechanism (no kind) is not a GDPR Chapter V transfer tool")
+}
+
+test_derogation_without_ground if {
+	d := fx.transfer(["pii-eu"], "de-1", "in-1", {"frequency": "one-off", "mechanism": {"kind": "derogation"}})
+	fx.violation_rules(d) == {"gdpr.chapter5.no_basis"}
+	some v in d.violations
+	contains(v.message, `derogation "" is not one of the grounds of GDPR Art. 49(1)`)
+}
+
+test_compelling_legitimate_interests_owe_informing_the_sa if {
+	d := fx.transfer(
+		["pii-eu"],
+		"de-1",
+		"in-1",
+		{"frequency": "one-off", "mechanism": {"kind": "derogation", "derogation": "compelling-legitimate-interests"}},
+	)
+	d.violations == []
+	fx.obligation_rules(d) == {"gdpr.chapter5.inform_sa"}
+}
+
+test_site_without_certifications_is_not_dpf_covered if {
+	d := fx.placement(["pii-eu"], ["us-1"])
+	fx.rules_at(d, "us-1") == {"gdpr.chapter5.no_basis"}
+	site := {"us-bare": {"id": "us-bare", "kind": "cloud-region", "country": "US", "operator": {"name": "X", "country": "US"}}}
+	inv := object.union(fx.inventory, {"sites": object.union(fx.sites, site)})
+	d2 := data.sovereign.placement.decision with input as fx.placement_input(
+		["pii-eu"],
+		["us-bare"],
+		fx.now,
+	)
+		with data.inventory as inv
+	fx.rules_at(d2, "us-bare") == {"gdpr.chapter5.no_basis"}
+}
+
+# --- the regimes list -----------------------------------------------------------------
+
+test_regimes_list_says_why if {
+	d := fx.placement(["pii-eu", "public"], ["de-1"])
+	fx.applies(d, "gdpr", "pii-eu")
+	not fx.applies(d, "gdpr", "public")
+	r := fx.regime(d, "gdpr")
+	r.period.id == "gdpr"
+	r.period.status == "modelled"
+	some g in r.grounds
+	g == {"site": "de-1", "dataset": "pii-eu", "ground": "DE is within the regime's area"}
+	some e in r.datasets
+	e == {"dataset": "public", "applies": false, "why": "not in scope: the regime governs personal data of data subjects in the EEA, or collected there"}
+}
+
+test_regimes_list_names_the_directive_period if {
+	d := fx.placement_at(["pii-eu"], ["ch-1"], "2012-01-01T00:00:00Z")
+	r := fx.regime(d, "gdpr")
+	r.period.id == "dir95"
+	some g in r.grounds
+	startswith(g.ground, "CH: Commission Decision 2000/518/EC")
 }
 
 # Rule 5: a country no reference list knows is refused, not allowed by omission.
@@ -66,7 +237,11 @@ test_uk_adequacy_ends_27_december_2031 if {
 
 test_us_without_dpf_certification_is_not_adequate if {
 	d := fx.placement(["pii-eu"], ["us-1"])
-	fx.message_at(d, "us-1", "gdpr.chapter5.no_basis") == "Dataset pii-eu holds personal data of EEA data subjects; site us-1 is in US: the EU adequacy decision for US covers only recipients certified under EU-US-DPF, and the site holds no valid EU-US-DPF certification."
+	fx.message_at(
+		d,
+		"us-1",
+		"gdpr.chapter5.no_basis",
+	) == "Dataset pii-eu holds personal data of EEA data subjects; site us-1 is in US: the EU adequacy decision for US covers only recipients certified under EU-US-DPF, and the site holds no valid EU-US-DPF certification."
 }
 
 test_us_with_dpf_certification_is_adequate if {
@@ -107,7 +282,10 @@ test_unknown_scope_qualifier_covers_no_one if {
 		"countries": {"JP": {"name": "Japan", "scope": {"recipient_type": "ministry"}}},
 	}]
 	d := fx.placement(["pii-eu"], ["jp-1"]) with data.reference.gdpr.adequacy.versions as list
-	contains(fx.message_at(d, "jp-1", "gdpr.chapter5.no_basis"), "has a scope qualifier (recipient_type) this policy does not apply")
+	contains(
+		fx.message_at(d, "jp-1", "gdpr.chapter5.no_basis"),
+		"has a scope qualifier (recipient_type) this policy does not apply",
+	)
 }
 
 test_without_adequacy_list_nothing_is_adequate if {
@@ -167,7 +345,12 @@ test_transfer_without_mechanism if {
 }
 
 test_transfer_with_scc_owes_a_tia if {
-	d := fx.transfer(["pii-eu"], "de-1", "in-1", {"mechanism": {"kind": "scc", "module": "C2P", "reference": "SCC-2021/914-M2 #44", "tia_reference": "TIA-7"}})
+	d := fx.transfer(
+		["pii-eu"],
+		"de-1",
+		"in-1",
+		{"mechanism": {"kind": "scc", "module": "C2P", "reference": "SCC-2021/914-M2 #44", "tia_reference": "TIA-7"}},
+	)
 	d.violations == []
 	fx.obligation_rules(d) == {"gdpr.chapter5.tia_required"}
 	some o in d.obligations
@@ -179,7 +362,10 @@ test_transfer_with_bcr_and_no_tia_yet if {
 	d := fx.transfer(["pii-eu"], "de-1", "in-1", {"mechanism": {"kind": "bcr"}})
 	d.violations == []
 	some o in d.obligations
-	endswith(o.message, "relies on bcr: assess the law and practice of IN and adopt supplementary measures where needed; no transfer impact assessment is referenced yet (mechanism.tia_reference).")
+	endswith(
+		o.message,
+		"relies on bcr: assess the law and practice of IN and adopt supplementary measures where needed; no transfer impact assessment is referenced yet (mechanism.tia_reference).",
+	)
 }
 
 test_transfer_with_ad_hoc_clauses_needs_authorisation if {
@@ -208,17 +394,25 @@ test_transfer_with_a_non_gdpr_mechanism if {
 }
 
 test_transfer_with_one_off_derogation if {
-	d := fx.transfer(["pii-eu"], "de-1", "in-1", {"frequency": "one-off", "mechanism": {"kind": "derogation", "derogation": "consent"}})
+	d := fx.transfer(
+		["pii-eu"],
+		"de-1",
+		"in-1",
+		{"frequency": "one-off", "mechanism": {"kind": "derogation", "derogation": "consent"}},
+	)
 	fx.clean(d)
 }
 
 test_transfer_with_repeated_derogation if {
 	every frequency in ["repeated", "continuous"] {
-		d := fx.transfer(["pii-eu"], "de-1", "in-1", {"frequency": frequency, "mechanism": {"kind": "derogation", "derogation": "contract"}})
+		d := fx.transfer(
+			["pii-eu"],
+			"de-1",
+			"in-1",
+			{"frequency": frequency, "mechanism": {"kind": "derogation", "derogation": "contract"}},
+		)
 		fx.violation_rules(d) == {"gdpr.chapter5.derogation_not_occasional"}
-		[v] := d.violations
-		v.citation == "GDPR Art. 49(1); EDPB Guidelines 2/2018"
-		contains(v.message, sprintf("this transfer is %s", [frequency]))
+		{[v.citation, contains(v.message, sprintf("this transfer is %s", [frequency]))] | some v in d.violations} == {["GDPR Art. 49(1); EDPB Guidelines 2/2018", true]}
 	}
 }
 
@@ -230,7 +424,12 @@ test_transfer_with_derogation_of_unstated_frequency if {
 }
 
 test_transfer_with_unknown_derogation if {
-	d := fx.transfer(["pii-eu"], "de-1", "in-1", {"frequency": "one-off", "mechanism": {"kind": "derogation", "derogation": "convenience"}})
+	d := fx.transfer(
+		["pii-eu"],
+		"de-1",
+		"in-1",
+		{"frequency": "one-off", "mechanism": {"kind": "derogation", "derogation": "convenience"}},
+	)
 	fx.violation_rules(d) == {"gdpr.chapter5.no_basis"}
 	some v in d.violations
 	contains(v.message, `derogation "convenience" is not one of the grounds of GDPR Art. 49(1)`)

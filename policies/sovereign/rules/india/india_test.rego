@@ -28,3 +28,20 @@ test_payment_transfers if {
 	d.violations == []
 	fx.obligation_rules(d) == {"in.rbi.return_24h"}
 }
+
+# Storing abroad is refused; it owes no return within 24 hours (that duty is
+# processing's): the refusal is the whole answer.
+test_storing_abroad_owes_no_return if {
+	os := data.sovereign.rules.india.obligations with input as fx.placement_input(["pay-in"], ["sg-1"], fx.now)
+		with data.inventory as fx.inventory
+	count(os) == 0
+	fx.rules_at(fx.placement(["pay-in"], ["sg-1"]), "sg-1") == {"in.rbi.payment_localisation"}
+}
+
+# Processing in India owes nothing: the 24-hour return is for data abroad.
+test_processing_in_india_owes_no_return if {
+	i := object.union(fx.placement_input(["pay-in"], ["in-1"], fx.now), {"operation": "process"})
+	d := data.sovereign.placement.decision with input as i with data.inventory as fx.inventory
+	d.violations == []
+	d.obligations == []
+}

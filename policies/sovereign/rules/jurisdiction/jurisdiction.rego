@@ -20,10 +20,19 @@ violations contains v if {
 	codes := data.reference.jurisdictions.codes
 	targets := lib.targets
 	some id, site in targets
-	not codes[site.country]
+	not codes[object.get(site, "country", "")] # no country is no known jurisdiction
 	some d in input.datasets
 	did := lib.dataset_id(d)
-	v := lib.result(id, did, "jurisdiction.unknown", sprintf("Site %s is in %s, which is not a jurisdiction the policy library knows; nothing is allowed there by omission.", [id, site.country]), "Sovereign policy library (deny by omission)")
+	v := lib.result(
+		id,
+		did,
+		"jurisdiction.unknown",
+		sprintf(
+			"Site %s is in %s, which is not a jurisdiction the policy library knows; nothing is allowed there by omission.",
+			[id, lib.country_label(site)],
+		),
+		"Sovereign policy library (deny by omission)",
+	)
 }
 
 placement_violations contains v if some v in violations
@@ -33,3 +42,14 @@ transfer_violations contains v if some v in violations
 placement_obligations := set()
 
 transfer_obligations := set()
+
+in_scope[i] := "every site must be in a jurisdiction the library knows" if some i, _ in input.datasets
+
+report := lib.report(
+	"jurisdiction",
+	"Known jurisdictions",
+	"every dataset",
+	lib.contractual("Jurisdictions the library can judge", data.reference.jurisdictions.source),
+	in_scope,
+	[],
+)

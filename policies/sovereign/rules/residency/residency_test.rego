@@ -33,7 +33,11 @@ test_residency_with_unknown_names_allows_nothing if {
 
 test_empty_residency_allows_nothing if {
 	d := fx.placement(["resid-empty"], ["de-1"])
-	fx.message_at(d, "de-1", "dataset.residency") == "Dataset resid-empty may reside only in no jurisdiction (its residency list is empty); site de-1 is in DE."
+	fx.message_at(
+		d,
+		"de-1",
+		"dataset.residency",
+	) == "Dataset resid-empty may reside only in no jurisdiction (its residency list is empty); site de-1 is in DE."
 }
 
 test_no_residency_no_constraint if {
@@ -55,4 +59,11 @@ test_residency_deny_list if {
 	decision := data.sovereign.placement.decision with input as {"kind": "placement", "time": fx.now, "datasets": [d], "candidates": ["de-1", "us-1", "no-1"]}
 		with data.inventory as fx.inventory
 	{[v.site, v.rule] | some v in decision.violations} == {["us-1", "dataset.residency_denied"], ["no-1", "dataset.residency_denied"]}
+}
+
+# The regimes list names the allow-list as the ground of the sites inside it,
+# and of no other.
+test_residency_grounds_in_the_regimes_list if {
+	d := fx.placement(["resid-list"], ["de-1", "us-1"])
+	fx.regime(d, "residency").grounds == [{"dataset": "resid-list", "ground": "DE is within the residency allow-list", "site": "de-1"}]
 }

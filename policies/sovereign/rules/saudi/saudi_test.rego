@@ -11,7 +11,26 @@ test_saudi_data_abroad_needs_safeguards if {
 	fx.obligation_rules(d) == {"sa.pdpl.risk_assessment"}
 }
 
-test_pdpl_from_14_september_2024 if {
-	fx.allowed_at("pii-sa", "de-1", "2024-09-13T12:00:00Z")
-	not fx.allowed_at("pii-sa", "de-1", "2024-09-14T00:00:00Z")
+# The PDPL is in force from 14 Sep 2023; its grace period deferred enforcement,
+# not the law.
+test_pdpl_from_14_september_2023 if {
+	fx.allowed_at("pii-sa", "de-1", "2023-09-13T12:00:00Z")
+	not fx.allowed_at("pii-sa", "de-1", "2023-09-14T00:00:00Z")
+	not fx.allowed_at("pii-sa", "de-1", "2024-09-13T12:00:00Z")
+}
+
+test_saudi_absent_inputs_are_no_basis if {
+	every extra in [{}, {"mechanism": {}}, {"mechanism": {"kind": "derogation", "derogation": "consent"}, "frequency": "one-off"}] {
+		fx.violation_rules(fx.transfer(["pii-sa"], "sa-1", "de-1", extra)) == {"sa.pdpl.transfer_basis"}
+	}
+	fx.rules_at(fx.placement(["pii-origin-sa"], ["de-1"]), "de-1") == {"sa.pdpl.transfer_basis"}
+}
+
+# Before the PDPL was in force (14 Sep 2023) a transfer on SCCs owes no risk
+# assessment.
+test_no_risk_assessment_before_the_pdpl if {
+	d := fx.transfer_at(["pii-sa"], "sa-1", "de-1", {"mechanism": {"kind": "scc"}}, "2023-09-13T12:00:00Z")
+	d.violations == []
+	not "sa.pdpl.risk_assessment" in fx.obligation_rules(d)
+	"sa.pdpl.risk_assessment" in fx.obligation_rules(fx.transfer(["pii-sa"], "sa-1", "de-1", {"mechanism": {"kind": "scc"}}))
 }

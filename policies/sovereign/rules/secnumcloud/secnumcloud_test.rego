@@ -17,6 +17,16 @@ test_non_eu_parent_refused if {
 	contains(fx.message_at(d, "fr-snc-us", "fr.secnumcloud.immunity"), "incorporated in US")
 }
 
-test_sren_from_23_may_2024 if {
-	fx.allowed_at("snc", "de-1", "2024-05-22T12:00:00Z")
+# Before the SREN law the rules for sensitive State data are not modelled:
+# refused, even at a qualified site. A contractual SecNumCloud requirement binds
+# on every date.
+test_before_sren_not_modelled if {
+	d := fx.placement_at(["snc", "snc-cert"], ["fr-snc", "de-1"], "2024-05-22T12:00:00Z")
+	{[v.dataset, v.site, v.rule] | some v in d.violations} == {
+		["snc", "fr-snc", "library.regime_not_modelled"],
+		["snc", "de-1", "library.regime_not_modelled"],
+		["snc-cert", "de-1", "fr.secnumcloud.qualification"],
+		["snc-cert", "de-1", "dataset.required_certification"],
+	}
+	fx.allowed_at("snc", "fr-snc", "2024-05-23T00:00:00Z")
 }
