@@ -78,7 +78,8 @@ func driftRecord(principal string, req audit.DriftRequest, r *drift.Report) (*au
 		ResultSHA256: hex.EncodeToString(sum[:]),
 	}
 	item := func(f *drift.Finding) audit.DriftItem {
-		return audit.DriftItem{Kind: f.Kind, Dataset: f.Dataset, Site: f.Site, From: f.From, To: f.To, Rules: f.Rules(), Since: f.Since, On: f.On}
+		return audit.DriftItem{Kind: f.Kind, Dataset: f.Dataset, Tenant: f.Tenant, Site: f.Site, From: f.From, To: f.To, Type: f.Type,
+			Rules: f.Rules(), Since: f.Since, On: f.On}
 	}
 	for i := range r.OutOfCompliance {
 		res.Items = append(res.Items, item(&r.OutOfCompliance[i]))

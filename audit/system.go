@@ -95,14 +95,19 @@ type DriftResult struct {
 // DriftItem is one finding of a drift record: "stored" at Site, or a flow
 // From -> To; Since (out of compliance now) or On (forecast).
 type DriftItem struct {
-	Kind    string   `json:"kind"`
-	Dataset string   `json:"dataset"`
-	Site    string   `json:"site,omitempty"`
-	From    string   `json:"from,omitempty"`
-	To      string   `json:"to,omitempty"`
-	Rules   []string `json:"rules"`
-	Since   string   `json:"since,omitempty"`
-	On      string   `json:"on,omitempty"`
+	Kind    string `json:"kind"`
+	Dataset string `json:"dataset"`
+	// Tenant is the dataset's tenant (records since session 6).
+	Tenant string `json:"tenant,omitempty"`
+	Site   string `json:"site,omitempty"`
+	From   string `json:"from,omitempty"`
+	To     string `json:"to,omitempty"`
+	// Type is a flow's type: replicate, migrate, backup, remote-access
+	// (records since session 6).
+	Type  string   `json:"type,omitempty"`
+	Rules []string `json:"rules"`
+	Since string   `json:"since,omitempty"`
+	On    string   `json:"on,omitempty"`
 }
 
 // NewDrift is the record of a drift run asked for by principal.
@@ -190,6 +195,8 @@ type SystemEvent struct {
 	Revision string
 	// Reason is why it was refused or access was denied.
 	Reason string
+	// Drift is the result of a drift record.
+	Drift *DriftResult
 }
 
 // IsSystem reports whether records of kind k are system records, which
@@ -251,7 +258,9 @@ func DecodeSystem(k Kind, request, result []byte) (SystemEvent, error) {
 		e = SystemEvent{Reason: r.Reason}
 	case KindDrift:
 		var r DriftResult
-		err = decode(result, &r)
+		if err = decode(result, &r); err == nil {
+			e.Drift = &r
+		}
 	default:
 		return e, fmt.Errorf("audit: %s is not a system record", k)
 	}

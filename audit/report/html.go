@@ -157,6 +157,7 @@ var templateFuncs = template.FuncMap{
 	"join":      func(l []string) string { return strings.Join(l, ", ") },
 	"orAll":     func(s string) string { return cmp.Or(s, "all") },
 	"orUnknown": func(s string) string { return cmp.Or(s, "(unknown)") },
+	"driftWhat": DriftWhat,
 }
 
 var htmlTemplate = template.Must(template.New("report").Funcs(templateFuncs).Parse(`{{define "top"}}<!DOCTYPE html>
@@ -200,6 +201,22 @@ figure{margin:1em 0}figcaption{font-weight:600;margin-bottom:.3em}.note{color:#5
 <tr><th>Site</th><td>{{orAll .S.Query.Site}}</td><th>Kind</th><td>{{orAll (printf "%s" .S.Query.Kind)}}</td></tr>
 <tr><th>Records</th><td>{{.S.Totals.Records}}</td><th>First / last</th><td>{{ts .S.FirstTime}} / {{ts .S.LastTime}}</td></tr>
 </table>
+
+<h2 id="drift">Out of compliance now</h2>
+{{range .S.OutOfCompliance}}
+<h3>{{if .Tenant}}Tenant {{.Tenant}}{{else}}All tenants{{end}}: drift run of {{ts .Time}} (record {{.Index}})</h3>
+<p class="note">Asked by <code>{{.Principal}}</code> on bundle <code>{{.BundleRevision}}</code>, inventory <code>{{.InventoryRevision}}</code>: {{.Result.Datasets}} datasets, {{.Result.Stored}} stored copies and {{.Result.Flows}} flows judged; {{.Result.OutOfCompliance}} out of compliance{{if .Result.Until}}, {{.Result.Forecast}} more by {{.Result.Until}}{{end}}. Digest of the report as answered: <code>{{.Result.ResultSHA256}}</code>.{{if .Filtered}} {{.Filtered}} findings outside this report's dataset or site are left out.{{end}}</p>
+{{if .Result.ItemsOmitted}}<p class="limit">The record holds the counts and the digest only (too many findings for one log entry); the findings are in the drift report as answered, which the digest binds.</p>
+{{else if .Now}}<table><tr><th>Dataset</th><th>Tenant</th><th>What</th><th>Rules</th><th>Since</th></tr>
+{{range .Now}}<tr><td>{{.Dataset}}</td><td>{{.Tenant}}</td><td>{{driftWhat .}}</td><td><code>{{join .Rules}}</code></td><td>{{.Since}}</td></tr>
+{{end}}</table>
+{{else}}<p>Nothing out of compliance{{if $.S.Query.Filtered}} in this report's scope{{end}}.</p>
+{{end}}{{if .Forecast}}<h4>Out of compliance by {{.Result.Until}} (forecast)</h4>
+<table><tr><th>Dataset</th><th>Tenant</th><th>What</th><th>Rules</th><th>On</th></tr>
+{{range .Forecast}}<tr><td>{{.Dataset}}</td><td>{{.Tenant}}</td><td>{{driftWhat .}}</td><td><code>{{join .Rules}}</code></td><td>{{.On}}</td></tr>
+{{end}}</table>{{end}}
+{{else}}<p class="limit">No drift run in this period: the log does not say whether what is stored or moving today is in compliance. Run <code>sovereign drift</code> or <code>GET /v1/drift</code> (docs/drift.md); each run is a signed record and appears here.</p>
+{{end}}
 
 <h2 id="charts">Charts</h2>
 <p class="legend"><span style="background:#2e7d32"></span>allowed<span style="background:#c62828"></span>denied / violations</p>

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/go-pdf/fpdf"
+
+	"github.com/sovereign-engine/sovereign/audit"
 )
 
 // PDFListLimit is how many records of each list (denials, overrides and
@@ -38,6 +40,7 @@ const (
 func WritePDF(w io.Writer, s *Summary) error {
 	p := newPDFWriter(s)
 	p.checkpointAndScope(s)
+	p.outOfCompliance(s)
 	p.h2("Charts")
 	for _, c := range Charts(s) {
 		p.chart(c)
@@ -404,6 +407,55 @@ func (p *pdfWriter) timeline(s *Summary) {
 		rows = append(rows, []string{pdfTime(f.From), pdfTime(f.To), f.BundleRevision, f.InventoryRevision, pdfUint(f.Decisions)})
 	}
 	p.table([]float64{24, 24, 50, 62, 20}, []string{"From", "To", "Bundle revision", "Inventory revision", "Decisions"}, rows)
+}
+
+// outOfCompliance is the newest drift run of each scope (the HTML's
+// "Out of compliance now").
+func (p *pdfWriter) outOfCompliance(s *Summary) {
+	p.h2("Out of compliance now")
+	if len(s.OutOfCompliance) == 0 {
+		p.para("No drift run in this period: the log does not say whether what is stored or moving today is in compliance. "+
+			"Run \"sovereign drift\" or GET /v1/drift (docs/drift.md); each run is a signed record and appears here.", 9)
+		return
+	}
+	items := func(list []audit.DriftItem, date func(audit.DriftItem) string) [][]string {
+		var rows [][]string
+		for _, it := range list {
+			rows = append(rows, []string{it.Dataset, it.Tenant, DriftWhat(it), strings.Join(it.Rules, ", "), date(it)})
+		}
+		return rows
+	}
+	widths := []float64{34, 22, 44, 58, 22}
+	for _, d := range s.OutOfCompliance {
+		scope := "All tenants"
+		if d.Tenant != "" {
+			scope = "Tenant " + d.Tenant
+		}
+		p.h3(fmt.Sprintf("%s: drift run of %s (record %d)", scope, pdfTime(d.Time), d.Index))
+		r := d.Result
+		note := fmt.Sprintf("Asked by %s on bundle %s, inventory %s: %d datasets, %d stored copies and %d flows judged; %d out of compliance",
+			d.Principal, d.BundleRevision, d.InventoryRevision, r.Datasets, r.Stored, r.Flows, r.OutOfCompliance)
+		if r.Until != "" {
+			note += fmt.Sprintf(", %d more by %s", r.Forecast, r.Until)
+		}
+		note += ". Digest of the report as answered: " + r.ResultSHA256 + "."
+		if d.Filtered > 0 {
+			note += fmt.Sprintf(" %d findings outside this report's dataset or site are left out.", d.Filtered)
+		}
+		p.para(note, 8)
+		switch {
+		case r.ItemsOmitted:
+			p.para("The record holds the counts and the digest only (too many findings for one log entry); the findings are in the drift report as answered, which the digest binds.", 8)
+		case len(d.Now) > 0:
+			p.table(widths, []string{"Dataset", "Tenant", "What", "Rules", "Since"}, items(d.Now, func(it audit.DriftItem) string { return it.Since }))
+		default:
+			p.para("Nothing out of compliance.", 9)
+		}
+		if len(d.Forecast) > 0 {
+			p.para("Out of compliance by "+r.Until+" (forecast):", 9)
+			p.table(widths, []string{"Dataset", "Tenant", "What", "Rules", "On"}, items(d.Forecast, func(it audit.DriftItem) string { return it.On }))
+		}
+	}
 }
 
 // obligations lists the obligations raised, most first.

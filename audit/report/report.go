@@ -85,6 +85,9 @@ type Row struct {
 	Revision string `json:"revision,omitempty"`
 	Source   string `json:"source,omitempty"`
 	Reason   string `json:"reason,omitempty"`
+	// Drift is what a drift record found (counts, and the findings when
+	// they fit its entry).
+	Drift *audit.DriftResult `json:"drift,omitempty"`
 }
 
 // OverrideGrant is what a break-glass override record says (api
@@ -356,7 +359,7 @@ func entityID(uid, typ string) (string, bool) {
 // setSystemOutcome derives the outcome of a system record: an activation,
 // a refusal or an access denial.
 func (row *Row) setSystemOutcome(ev audit.SystemEvent) {
-	row.Revision, row.Source, row.Reason = ev.Revision, ev.Source, ev.Reason
+	row.Revision, row.Source, row.Reason, row.Drift = ev.Revision, ev.Source, ev.Reason, ev.Drift
 	switch row.Kind {
 	case audit.KindBundleActivation, audit.KindInventoryActivation:
 		row.Outcome = OutcomeActivated
@@ -579,6 +582,39 @@ type Summary struct {
 	Series       []SeriesPoint `json:"series"`
 	SeriesBucket string        `json:"series_bucket"`
 	SeriesEnd    time.Time     `json:"series_end,omitzero"`
+	// OutOfCompliance is what the newest drift run of the period found out
+	// of compliance, one run per scope (all tenants, or one tenant), by
+	// scope. Empty when no drift run falls in the period: that says
+	// nothing about compliance (docs/drift.md).
+	OutOfCompliance []DriftRun `json:"out_of_compliance_now"`
+}
+
+// DriftRun is the newest drift record of one scope in the period: what was
+// checked, and what it found out of compliance then (Now) and by its
+// forecast date (Forecast). Items outside the query's dataset or site are
+// left out and counted in Filtered. ItemsOmitted: the record holds only
+// counts and the digest of the report as answered (too many findings for
+// one entry).
+type DriftRun struct {
+	Index             uint64            `json:"index"`
+	Time              time.Time         `json:"time"`
+	Principal         string            `json:"principal"`
+	Tenant            string            `json:"tenant,omitempty"`
+	BundleRevision    string            `json:"bundle_revision,omitempty"`
+	InventoryRevision string            `json:"inventory_revision,omitempty"`
+	Result            audit.DriftResult `json:"result"`
+	Now               []audit.DriftItem `json:"now"`
+	Forecast          []audit.DriftItem `json:"forecast"`
+	Filtered          int               `json:"filtered,omitempty"`
+}
+
+// DriftWhat is a drift item in words: "stored at fra-2", "replicate fra-1 ->
+// iad-1".
+func DriftWhat(it audit.DriftItem) string {
+	if it.From == "" && it.To == "" {
+		return "stored at " + it.Site
+	}
+	return cmp.Or(it.Type, it.Kind) + " " + it.From + " -> " + it.To
 }
 
 // FormatVersion names the layout of the JSON report and evidence pack.
@@ -619,7 +655,7 @@ func newBuilder(q Query, skew time.Duration) *builder {
 			Totals: Totals{ByKind: map[string]Count{}, ByOutcome: map[string]uint64{}, BySite: map[string]Count{},
 				ByDataset: map[string]Count{}, ByTenant: map[string]Count{}, ByRule: map[string]RuleCount{}},
 			Obligations: map[string]RuleCount{}, Overridden: map[string][]string{},
-			Timeline: []Activation{}, InForce: []InForce{},
+			Timeline: []Activation{}, InForce: []InForce{}, OutOfCompliance: []DriftRun{},
 		},
 		series: series{points: map[int64]*SeriesPoint{}},
 	}
@@ -647,6 +683,9 @@ func (b *builder) observe(r *Row) (bool, error) {
 		}
 		b.sum.Timeline = append(b.sum.Timeline, a)
 	}
+	if r.Kind == audit.KindDrift && r.Drift != nil && b.q.seesDrift(r) {
+		b.drift(r)
+	}
 	// A denial is marked overridden by any override of the period, whether
 	// or not the override itself matches the query's filters.
 	if r.Override != nil && r.Override.Overrides != "" && b.q.inPeriod(r.Time) {
@@ -661,6 +700,49 @@ func (b *builder) observe(r *Row) (bool, error) {
 		return false, nil
 	}
 	return true, b.add(r)
+}
+
+// seesDrift reports whether the drift record r belongs in the report's
+// "Out of compliance now": a run in the period, and, for a report on one
+// tenant, a run confined to that tenant (an unconfined run covers every
+// tenant's data, and its findings do not name tenants).
+func (q Query) seesDrift(r *Row) bool {
+	if !q.inPeriod(r.Time) || (q.Kind != "" && q.Kind != audit.KindDrift) {
+		return false
+	}
+	if q.Tenant != "" && !slices.Contains(r.Tenants, q.Tenant) {
+		return false
+	}
+	return !q.Confined || audit.OnlyTenant(r.Tenants, q.Tenant)
+}
+
+// drift keeps r as its scope's newest drift run.
+func (b *builder) drift(r *Row) {
+	run := DriftRun{Index: r.Index, Time: r.Time, Principal: r.Principal, Tenant: r.Tenant,
+		BundleRevision: r.Bundle.Revision, InventoryRevision: r.Inventory, Result: *r.Drift}
+	run.Result.Items = nil
+	for _, it := range r.Drift.Items {
+		if (b.q.Dataset != "" && it.Dataset != b.q.Dataset) ||
+			(b.q.Site != "" && it.Site != b.q.Site && it.From != b.q.Site && it.To != b.q.Site) {
+			run.Filtered++
+			continue
+		}
+		if it.On != "" {
+			run.Forecast = append(run.Forecast, it)
+		} else {
+			run.Now = append(run.Now, it)
+		}
+	}
+	runs := b.sum.OutOfCompliance
+	i := slices.IndexFunc(runs, func(d DriftRun) bool { return d.Tenant == run.Tenant })
+	switch {
+	case i < 0:
+		runs = append(runs, run)
+		slices.SortFunc(runs, func(a, b DriftRun) int { return strings.Compare(a.Tenant, b.Tenant) })
+	case !run.Time.Before(runs[i].Time):
+		runs[i] = run
+	}
+	b.sum.OutOfCompliance = runs
 }
 
 // IsDenial reports whether a report lists r under Denials: a decision
