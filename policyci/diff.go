@@ -8,7 +8,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/sovereign-engine/sovereign/drift"
 	"github.com/sovereign-engine/sovereign/engine"
 )
 
@@ -68,6 +70,37 @@ type DiffResult struct {
 	Scenarios int `json:"scenarios"`
 	// Replay describes the replayed audit log, if any.
 	Replay *ReplaySummary `json:"replay,omitempty"`
+	// Drift is where data is today judged under both (DiffOptions.Drift).
+	Drift *DiffDrift `json:"drift,omitempty"`
+}
+
+// DiffDrift is an inventory's current state (its current: list, what is
+// stored and moving today) judged under base and head on one day: what head
+// refuses that base allows (Breaks) and the reverse (Clears), and how much
+// is out of compliance under each.
+type DiffDrift struct {
+	Inventory         string          `json:"inventory"`
+	InventoryRevision string          `json:"inventory_revision"`
+	At                string          `json:"at"`
+	Checked           drift.Counts    `json:"checked"`
+	OutOfCompliance   DriftSides      `json:"out_of_compliance"`
+	Breaks            []drift.Finding `json:"breaks"`
+	Clears            []drift.Finding `json:"clears"`
+}
+
+// DriftSides counts what is out of compliance under each policy.
+type DriftSides struct {
+	Base int `json:"base"`
+	Head int `json:"head"`
+}
+
+// DriftOptions ask Diff to judge an inventory's current state under both
+// policies.
+type DriftOptions struct {
+	// Inventory is the inventory directory, with its current: state.
+	Inventory string
+	// At is the day judged; zero means now.
+	At time.Time
 }
 
 // outcome is a request decided under one policy.
@@ -206,9 +239,9 @@ const (
 func (r *DiffResult) Fails(failOn string) bool {
 	switch failOn {
 	case FailOnAny:
-		return len(r.Changes) > 0
+		return len(r.Changes) > 0 || (r.Drift != nil && len(r.Drift.Breaks)+len(r.Drift.Clears) > 0)
 	case FailOnDeniedToAllowed:
-		return r.Counts.DeniedToAllowed > 0
+		return r.Counts.DeniedToAllowed > 0 || (r.Drift != nil && len(r.Drift.Clears) > 0)
 	default:
 		return false
 	}
@@ -229,14 +262,28 @@ type DiffOptions struct {
 	InventoryRoot string
 	// Replay, if set, replays decisions from an audit log (see ReplayOptions).
 	Replay *ReplayOptions
+	// Drift, if set, judges an inventory's current state under both.
+	Drift *DriftOptions
 }
 
 // Diff decides the same requests under base and head and reports every
 // decision that differs. Nothing is written anywhere: it is an offline
 // evaluation, as `sovereign eval` is.
 func Diff(ctx context.Context, o DiffOptions) (*DiffResult, error) {
-	if len(o.Scenarios) == 0 && o.Replay == nil {
-		return nil, errors.New("diff: give --scenarios DIR, --replay LOG, or both: there is nothing to compare on")
+	if len(o.Scenarios) == 0 && o.Replay == nil && o.Drift == nil {
+		return nil, errors.New("diff: give --scenarios DIR, --replay LOG or --drift INVENTORY: there is nothing to compare on")
+	}
+	var driftInv *engine.Inventory
+	if o.Drift != nil {
+		// A bad inventory is refused before any policy is compiled.
+		inv, err := engine.LoadInventory(o.Drift.Inventory)
+		if err != nil {
+			return nil, fmt.Errorf("diff: --drift %s:\n%w", o.Drift.Inventory, err)
+		}
+		if len(inv.Current) == 0 {
+			return nil, fmt.Errorf("diff: --drift %s: the inventory states no current: state (docs/drift.md): there is nothing to judge", o.Drift.Inventory)
+		}
+		driftInv = inv
 	}
 	if o.Repo == "" {
 		o.Repo = "."
@@ -294,7 +341,35 @@ func Diff(ctx context.Context, o DiffOptions) (*DiffResult, error) {
 			return nil, err
 		}
 	}
+	if o.Drift != nil {
+		d, err := diffDrift(ctx, *o.Drift, driftInv, basePolicy, headPolicy)
+		if err != nil {
+			return nil, err
+		}
+		res.Drift = d
+	}
 	return res, nil
+}
+
+// diffDrift judges inv's current state under base, comparing with head.
+func diffDrift(ctx context.Context, o DriftOptions, inv *engine.Inventory, base, head *engine.Policy) (*DiffDrift, error) {
+	be, err := engine.New(ctx, base, inv)
+	if err != nil {
+		return nil, fmt.Errorf("diff: --drift under --base: %w", err)
+	}
+	he, err := engine.New(ctx, head, inv)
+	if err != nil {
+		return nil, fmt.Errorf("diff: --drift under --head: %w", err)
+	}
+	r, err := drift.Run(ctx, drift.Options{Engine: be, Compare: he, At: o.At, MaxSearch: 1})
+	if err != nil {
+		return nil, fmt.Errorf("diff: --drift: %w", err)
+	}
+	d := &DiffDrift{Inventory: filepath.ToSlash(o.Inventory), InventoryRevision: r.InventoryRevision, At: r.EvaluatedAt[:len(time.DateOnly)],
+		Checked: r.Checked, Breaks: r.Change.Breaks, Clears: r.Change.Clears}
+	d.OutOfCompliance.Base = len(r.OutOfCompliance)
+	d.OutOfCompliance.Head = d.OutOfCompliance.Base + len(d.Breaks) - len(d.Clears)
+	return d, nil
 }
 
 // scenarioOutcome is a scenario's decision, or why there is none: an error,

@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/sovereign-engine/sovereign/drift"
 )
 
 // Formats of WriteDiff.
@@ -65,7 +68,15 @@ func (r *DiffResult) markdown(maxRows int) string {
 		}
 		on = append(on, s+")")
 	}
+	if d := r.Drift; d != nil {
+		on = append(on, fmt.Sprintf("the current state of `%s` (%d stored copies and %d flows of %d datasets, as of %s)", d.Inventory, d.Checked.Stored, d.Checked.Flows, d.Checked.Datasets, d.At))
+	}
 	fmt.Fprintf(&b, "Decided on: %s.\n\n", strings.Join(on, "; "))
+	if r.Scenarios == 0 && r.Replay == nil {
+		// Only the drift view: no requests were compared.
+		b.WriteString(r.Drift.markdown(maxRows))
+		return b.String()
+	}
 
 	if len(r.Changes) == 0 {
 		fmt.Fprintf(&b, "**No decision changes** over %d requests (%d decisions).\n", c.Requests, c.Decisions)
@@ -111,6 +122,10 @@ func (r *DiffResult) markdown(maxRows int) string {
 			row("logged decisions of the base bundle reproduced exactly", rp.Reproduced)
 			row("**… not reproduced** (replay is not faithful: look here first)", rp.NotReproduced)
 		}
+	}
+
+	if d := r.Drift; d != nil {
+		b.WriteString(d.markdown(maxRows))
 	}
 
 	byRule := map[string][]ruleChange{}
@@ -211,4 +226,40 @@ func cell(s string) string {
 		s = s[:200] + "…"
 	}
 	return s
+}
+
+// markdown is the drift view of a diff: what is stored or moving today that
+// head would refuse (breaks) or allow (clears), at most maxRows of each.
+func (d *DiffDrift) markdown(maxRows int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n#### Where data is today: %d would break, %d would clear\n\n", len(d.Breaks), len(d.Clears))
+	fmt.Fprintf(&b, "The inventory's `current:` state judged as of %s: out of compliance under base %d, under head %d ([drift](docs/drift.md)).\n",
+		d.At, d.OutOfCompliance.Base, d.OutOfCompliance.Head)
+	list := func(title string, fs []drift.Finding) {
+		if len(fs) == 0 {
+			return
+		}
+		fmt.Fprintf(&b, "\n%s\n\n| dataset | tenant | what | rules | citations |\n|---|---|---|---|---|\n", title)
+		for i := range fs {
+			if maxRows > 0 && i == maxRows {
+				fmt.Fprintf(&b, "| … and %d more | | | | |\n", len(fs)-maxRows)
+				break
+			}
+			f := &fs[i]
+			what := "stored at " + f.Site
+			if f.Kind == drift.KindFlow {
+				what = f.Type + " " + f.From + " → " + f.To
+			}
+			var cites []string
+			for _, v := range f.Violations {
+				if v.Citation != "" && !slices.Contains(cites, v.Citation) {
+					cites = append(cites, v.Citation)
+				}
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | `%s` | %s |\n", cell(f.Dataset), cell(f.Tenant), cell(what), strings.Join(f.Rules(), "`, `"), cell(strings.Join(cites, "; ")))
+		}
+	}
+	list("**Breaks** (allowed under base, refused under head: head's violations):", d.Breaks)
+	list("Clears (refused under base, allowed under head: base's violations):", d.Clears)
+	return b.String()
 }

@@ -16,11 +16,11 @@ import (
 func newDiffCmd() *cobra.Command {
 	var o policyci.DiffOptions
 	var replay trustedLogFlags
-	var from, to, at, inventory, format, failOn, output string
+	var from, to, at, inventory, format, failOn, output, driftInv, driftAt string
 	var fullVerify, reevaluate bool
 	var maxRows int
 	cmd := &cobra.Command{
-		Use:   "diff --base A --head B (--scenarios DIR | --replay LOG --public-key FILE) [--from T --to T] [--format markdown|json] [--fail-on denied-to-allowed|any]",
+		Use:   "diff --base A --head B (--scenarios DIR | --replay LOG --public-key FILE | --drift INVENTORY) [--from T --to T] [--format markdown|json] [--fail-on denied-to-allowed|any]",
 		Short: "Show every decision a policy change makes differently, on golden scenarios and on real logged requests",
 		Long: `Diff decides the same requests under two policies and reports every decision
 that changes: per request and per site, allowed→denied, denied→allowed, and
@@ -50,6 +50,10 @@ Requests come from:
                     time are evaluated once. With --witness-key the log's
                     checkpoint must carry that witness's cosignature, as for
                     'audit verify'.
+  --drift INVENTORY where data is today: the inventory's current: state (what is
+                    stored and moving now, docs/drift.md) judged under both as of
+                    --drift-at (default today); lists what head would break (base
+                    allows, head refuses) and clear, with head's and base's rules.
 
 Formats: markdown (default; a pull request comment: summary table, then the
 changes grouped by rule, at most --max-rows per rule) and json (everything).
@@ -94,6 +98,16 @@ a site or transfer that was refused would be allowed; any: any change at all),
 			} else if from != "" || to != "" || at != "" || fullVerify || reevaluate {
 				return errors.New("diff: --from, --to, --at, --full-verify and --reevaluate-base need --replay")
 			}
+			if driftInv != "" {
+				d := &policyci.DriftOptions{Inventory: driftInv}
+				var err error
+				if d.At, err = parseDay("drift-at", driftAt); err != nil {
+					return fmt.Errorf("diff: %w", err)
+				}
+				o.Drift = d
+			} else if driftAt != "" {
+				return errors.New("diff: --drift-at needs --drift")
+			}
 			// As serve: evaluation allocates short-lived values on a small
 			// heap, so collecting less often buys throughput (GOGC wins).
 			batchGC()
@@ -119,7 +133,7 @@ a site or transfer that was refused would be allowed; any: any change at all),
 				}
 			}
 			if res.Fails(failOn) {
-				return &exitError{code: 1, err: fmt.Errorf("diff: %d decisions change (%d denied→allowed); --fail-on %s", len(res.Changes), res.Counts.DeniedToAllowed, failOn)}
+				return &exitError{code: 1, err: fmt.Errorf("diff: %d decisions change (%d denied→allowed)%s; --fail-on %s", len(res.Changes), res.Counts.DeniedToAllowed, driftSummary(res.Drift), failOn)}
 			}
 			return nil
 		},
@@ -132,6 +146,8 @@ a site or transfer that was refused would be allowed; any: any change at all),
 	f.StringArrayVar(&o.Scenarios, "scenarios", nil, "directory of golden scenario files (repeatable)")
 	f.StringVar(&o.InventoryRoot, "inventory-root", "", "directory holding the inventories scenarios name (default: inventory/ beside each scenarios directory)")
 	replay.register(cmd, "replay", "replay the decisions of this audit log: a data directory, its log/, or the URL of its tiles", "with --replay: ")
+	f.StringVar(&driftInv, "drift", "", "judge this inventory's current: state (where data is today) under both")
+	f.StringVar(&driftAt, "drift-at", "", "with --drift: the day judged (YYYY-MM-DD or RFC 3339; default today)")
 	f.StringVar(&from, "from", "", "with --replay: first record time (RFC 3339 or YYYY-MM-DD), inclusive")
 	f.StringVar(&to, "to", "", "with --replay: last record time (RFC 3339 or YYYY-MM-DD), exclusive")
 	f.StringVar(&at, "at", "", "with --replay: decide every request as of this time (RFC 3339, YYYY-MM-DD or now) instead of when it was decided")
@@ -155,4 +171,12 @@ func batchGC() {
 	if _, set := os.LookupEnv("GOGC"); !set {
 		debug.SetGCPercent(400)
 	}
+}
+
+// driftSummary is the drift view's share of diff's failure message.
+func driftSummary(d *policyci.DiffDrift) string {
+	if d == nil {
+		return ""
+	}
+	return fmt.Sprintf(", where data is today %d would break and %d clear", len(d.Breaks), len(d.Clears))
 }

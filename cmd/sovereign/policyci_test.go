@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"encoding/xml"
 	"os"
 	"os/exec"
@@ -279,7 +280,7 @@ func TestDiffScenarios(t *testing.T) {
 		{"no change", []string{"--base", fixture("pass"), "--head", fixture("pass"), "--scenarios", scen, "--fail-on", "any"}, 0, `"requests_changed": 0`},
 		{"head does not compile", []string{"--base", fixture("pass"), "--head", fixture("broken"), "--scenarios", scen}, 2, "--head " + fixture("broken") + ": read bundle"},
 		{"neither file, directory nor ref", []string{"--base", "no-such-ref-xyz", "--head", fixture("pass"), "--scenarios", scen}, 2, "is neither a file, a directory nor a git ref"},
-		{"nothing to compare on", []string{"--base", fixture("pass"), "--head", fixture("head")}, 2, "give --scenarios DIR, --replay LOG, or both"},
+		{"nothing to compare on", []string{"--base", fixture("pass"), "--head", fixture("head")}, 2, "give --scenarios DIR, --replay LOG or --drift INVENTORY"},
 		{"bad fail-on", []string{"--base", fixture("pass"), "--head", fixture("head"), "--scenarios", scen, "--fail-on", "some"}, 2, `--fail-on "some"`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -513,5 +514,93 @@ func TestDiffOnRefusedScenarios(t *testing.T) {
 	var res policyci.DiffResult
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil || res.Scenarios == 0 || len(res.Changes) != 0 {
 		t.Fatalf("diff of a policy with itself: %v %+v", err, res.Counts)
+	}
+}
+
+// TestDiffDrift: --drift judges where data is today under base and head.
+// Head drops the EU adequacy decision for the US (as the EU courts could):
+// the demo's copy of customer-pii-eu at iad-1 and its backup flow to it
+// break; the reverse change clears them.
+func TestDiffDrift(t *testing.T) {
+	head := filepath.Join(t.TempDir(), "policies")
+	if err := os.CopyFS(head, os.DirFS("../../policies")); err != nil {
+		t.Fatal(err)
+	}
+	ref := filepath.Join(head, "reference", "data.json")
+	raw, err := os.ReadFile(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var data map[string]any
+	if err := json.Unmarshal(raw, &data); err != nil {
+		t.Fatal(err)
+	}
+	dropped := 0
+	for _, v := range data["gdpr"].(map[string]any)["adequacy"].(map[string]any)["versions"].([]any) {
+		countries := v.(map[string]any)["countries"].(map[string]any)
+		if _, ok := countries["US"]; ok {
+			delete(countries, "US")
+			dropped++
+		}
+	}
+	if dropped == 0 {
+		t.Fatal("the reference data has no EU adequacy decision for the US to drop")
+	}
+	if raw, err = json.Marshal(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(ref, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	base := "../../policies"
+	day := []string{"--drift", demoInventory, "--drift-at", "2026-12-03"}
+
+	code, res, out := runDiff(t, append([]string{"--base", base, "--head", head, "--fail-on", "any"}, day...)...)
+	if code != 1 || res.Drift == nil {
+		t.Fatalf("exit %d (want 1: something breaks)\n%s", code, out)
+	}
+	d := res.Drift
+	var breaks []string
+	for _, f := range d.Breaks {
+		breaks = append(breaks, fmt.Sprintf("%s %s %s%s->%s %v", f.Dataset, f.Kind, f.Site, f.From, f.To, f.Rules()))
+	}
+	want := []string{"customer-pii-eu stored iad-1-> [gdpr.chapter5.no_basis]", "customer-pii-eu flow fra-1->iad-1 [gdpr.chapter5.no_basis]"}
+	if !slices.Equal(breaks, want) || len(d.Clears) != 0 || d.At != "2026-12-03" || d.OutOfCompliance.Head != d.OutOfCompliance.Base+2 {
+		t.Errorf("drift %+v\nbreaks %q, want %q", d, breaks, want)
+	}
+	if len(res.Changes) != 0 || res.Counts.Requests != 0 {
+		t.Errorf("no request was compared, yet %+v", res.Counts)
+	}
+	// The reverse: the same copies clear, and clearing is what
+	// --fail-on denied-to-allowed guards against.
+	code, res, out = runDiff(t, append([]string{"--base", head, "--head", base, "--fail-on", "denied-to-allowed"}, day...)...)
+	if code != 1 || res.Drift == nil || len(res.Drift.Clears) != 2 || len(res.Drift.Breaks) != 0 || !strings.Contains(out, "2 clear") {
+		t.Errorf("reverse: exit %d\n%s", code, out)
+	}
+	// The pull request comment.
+	code, md, _ := runCLI(t, "", append([]string{"diff", "--base", base, "--head", head}, day...)...)
+	for _, w := range []string{"#### Where data is today: 2 would break, 0 would clear", "| customer-pii-eu | acme | stored at iad-1 | `gdpr.chapter5.no_basis` |",
+		"| customer-pii-eu | acme | backup fra-1 → iad-1 |"} {
+		if code != 0 || !strings.Contains(md, w) {
+			t.Errorf("markdown (exit %d) lacks %q:\n%s", code, w, md)
+		}
+	}
+	// Refusals, before any policy is compiled.
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"bad inventory", []string{"--drift", "../../testdata/inventory/bad-unknown-field"}, "--drift ../../testdata/inventory/bad-unknown-field"},
+		{"no current state", []string{"--drift", "../../testdata/inventory/good-min"}, "states no current: state"},
+		{"drift-at alone", []string{"--scenarios", fixture("scenarios"), "--drift-at", "2026-12-03"}, "--drift-at needs --drift"},
+		{"bad drift-at", []string{"--drift", demoInventory, "--drift-at", "soon"}, `--drift-at "soon"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, _, out := runDiff(t, append([]string{"--base", base, "--head", head}, c.args...)...)
+			if code != 2 || !strings.Contains(out, c.want) {
+				t.Errorf("exit %d (want 2), output lacks %q:\n%s", code, c.want, out)
+			}
+		})
 	}
 }
