@@ -80,6 +80,9 @@ type Config struct {
 	// Collectors are more metrics served at /metrics (the inventory
 	// reloads counted by serve).
 	Collectors []prometheus.Collector
+	// DriftWatch configures scheduled drift runs (driftwatch.go); off
+	// unless its Interval is set. WatchDrift runs it.
+	DriftWatch DriftWatch
 }
 
 // logFailureTTL is how long /readyz reports the log's last storage failure.
@@ -115,6 +118,8 @@ type Server struct {
 	reports *reportSlots
 	// bodies admits large request bodies a few at a time (bodylimit.go).
 	bodies *largeBodies
+	// drift is the scheduled drift watch, nil when off (driftwatch.go).
+	driftWatch *driftWatcher
 }
 
 // New validates the configuration and builds the routes.
@@ -170,6 +175,10 @@ func New(cfg Config) (*Server, error) {
 		if err := s.metrics.registry.Register(c); err != nil {
 			return nil, fmt.Errorf("api: metrics: %w", err)
 		}
+	}
+	var err error
+	if s.driftWatch, err = newDriftWatcher(s, cfg.DriftWatch); err != nil {
+		return nil, err
 	}
 	if cfg.Auth != nil {
 		authz, err := auth.NewAuthorizer(cfg.Engine, cfg.DefaultAuthz)

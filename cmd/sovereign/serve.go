@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"time"
 
@@ -45,6 +46,9 @@ type serveOptions struct {
 
 	// authentication (docs/authz.md)
 	authConfig string
+
+	// scheduled drift runs and their events (docs/drift.md)
+	drift api.DriftWatch
 
 	// policy distribution (serve_bundles.go)
 	bundleOpts bundleOptions
@@ -87,6 +91,9 @@ func newServeCmd() *cobra.Command {
 	f.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate, reloaded when the file changes (with --tls-key)")
 	f.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert, reloaded when the file changes")
 	f.StringVar(&o.authConfig, "auth-config", "", "YAML file of bearer tokens (as SHA-256) and client certificates mapped to principals, tenants and roles (docs/authz.md); without it the service listens on loopback only, unauthenticated (env SOVEREIGN_AUTH_CONFIG)")
+	f.DurationVar(&o.drift.Interval, "drift-interval", 0, "judge the inventory's current: state on this schedule (at least 1m), after every bundle or inventory activation and when the day changes; each run is a drift audit record (docs/drift.md); 0 is off")
+	f.StringVar(&o.drift.EventsURL, "drift-events-url", "", "post a CloudEvent (structured JSON) to this URL for each stored copy or flow that falls out of compliance or comes back (needs --drift-interval)")
+	f.IntVar(&o.drift.EventsRetries, "drift-events-retries", 5, "times a refused or failed drift event is posted again, with exponential backoff from 1s")
 	addBundleFlags(f, &o.bundleOpts)
 	addLogFlags(f, &o.logOpts)
 	return cmd
@@ -173,10 +180,12 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger) error {
 
 		MaxConcurrentReports: o.maxReports,
 		Collectors:           invMetrics.collectors(),
+		DriftWatch:           driftWatch(o),
 	})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	go srv.WatchDrift(ctx)
 	go watchAdmissionConfig(ctx, o.admissionConfig, o.clusterSite, o.regionLabel, o.bundleOpts.inventoryPoll, srv, logger)
 	p, inv := eng.Policy(), eng.Inventory()
 	logger.Info("serving", "addr", ln.Addr().String(), "bundle_revision", p.Revision, "bundle_digest", p.Digest,
@@ -215,6 +224,9 @@ func checkServe(o serveOptions, logger *slog.Logger) (*checkedServe, error) {
 	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return nil, errors.New("tls: give both --tls-cert and --tls-key, or neither")
+	}
+	if err := o.drift.Validate(); err != nil {
+		return nil, fmt.Errorf("drift watch flags: %w", err)
 	}
 	inv, err := engine.LoadInventory(o.inventory)
 	if err != nil {
@@ -300,4 +312,13 @@ func systemContext(p *engine.Policy, inv *engine.Inventory) audit.Context {
 func inventoryActivation(inv *engine.Inventory) audit.InventoryActivation {
 	return audit.InventoryActivation{Revision: inv.Revision, Sites: len(inv.Sites),
 		Datasets: len(inv.Datasets), Workloads: len(inv.Workloads)}
+}
+
+// driftWatch is the drift watch of o, its state kept in the data directory.
+func driftWatch(o serveOptions) api.DriftWatch {
+	d := o.drift
+	if d.Interval > 0 {
+		d.StateFile = filepath.Join(o.dataDir, "drift-state.json")
+	}
+	return d
 }
