@@ -37,6 +37,8 @@ func TestRefusedStartLeavesNothingBehind(t *testing.T) {
 		{"key without a bundle", "", []string{"--bundle-unsigned"}, "--bundle, which is not set"},
 		{"TLS cert without key", "", []string{"--tls-cert", "/nonexistent/cert.pem"}, "--tls-key"},
 		{"TLS files that do not exist", "", []string{"--tls-cert", "/nonexistent/cert.pem", "--tls-key", "/nonexistent/key.pem"}, "/nonexistent/cert.pem"},
+		{"drift interval too short", "", []string{"--drift-interval", "5s"}, "drift-interval 5s"},
+		{"drift events without a schedule", "", []string{"--drift-events-url", "https://u:secret@hooks.example/x"}, "drift-events-url: drift events need a drift-interval"},
 		{"admission site not in the inventory", "", []string{"--admission-config", admissionCfg}, "atlantis-1"},
 		{"bundles to serve that do not exist", "", []string{"--serve-bundles", "/nonexistent/dir"}, "--serve-bundles"},
 		{"pprof off loopback", "", []string{"--pprof-addr", "0.0.0.0:6060"}, "--pprof-addr"},
@@ -53,6 +55,9 @@ func TestRefusedStartLeavesNothingBehind(t *testing.T) {
 			out, err := exec.Command(binary, args...).CombinedOutput()
 			if err == nil || !strings.Contains(string(out), tc.want) {
 				t.Fatalf("serve %v: %v, want a refusal naming %q\n%s", tc.args, err, tc.want, out)
+			}
+			if strings.Contains(string(out), "u:secret@") {
+				t.Errorf("a URL's credentials in the output:\n%s", out)
 			}
 			if _, err := os.Stat(dataDir); !os.IsNotExist(err) {
 				entries, _ := os.ReadDir(dataDir)
