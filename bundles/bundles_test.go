@@ -291,3 +291,33 @@ func rewriteTarball(t *testing.T, path string, change func(name string, b []byte
 	}
 	return writeTar(t, files)
 }
+
+// TestDirSourceRefusesLooseAuthz: a directory holding Cedar policies as
+// files would run under the built-in authorization policies (OPA's
+// directory loader reads no .cedar): it is refused, naming the fix; the
+// same directory without them is read.
+func TestDirSourceRefusesLooseAuthz(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "p.rego"), []byte("package sovereign\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src := bundles.DirSource{Path: dir}
+	if _, err := src.Fetch(context.Background(), ""); err != nil {
+		t.Fatalf("a directory without Cedar files: %v", err)
+	}
+	for _, name := range []string{"tenant.cedar", "schema.cedarschema"} {
+		t.Run(name, func(t *testing.T) {
+			d := t.TempDir()
+			if err := os.MkdirAll(filepath.Join(d, bundles.AuthzDir), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(d, bundles.AuthzDir, name), []byte("permit(principal, action, resource);\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := bundles.DirSource{Path: d}.Fetch(context.Background(), "")
+			if err == nil || !strings.Contains(err.Error(), "authz/"+name) || !strings.Contains(err.Error(), "sovereign bundle build") {
+				t.Fatalf("Fetch: %v", err)
+			}
+		})
+	}
+}

@@ -102,6 +102,9 @@ func (s DirSource) String() string { return s.Path }
 // within DefaultLimits. A changed byte anywhere is a new version; a file
 // over the limits refuses the bundle instead of being read to the end.
 func (s DirSource) Fetch(_ context.Context, etag string) (Fetched, error) {
+	if err := CheckLooseAuthz(s.Path); err != nil {
+		return Fetched{}, err
+	}
 	h := sha256.New()
 	var paths []string
 	err := filepath.WalkDir(s.Path, func(p string, d fs.DirEntry, err error) error {
@@ -216,4 +219,26 @@ func (s *HTTPSource) Fetch(ctx context.Context, etag string) (Fetched, error) {
 		tag = hex.EncodeToString(sum[:])
 	}
 	return Fetched{ETag: tag, Tarball: b}, nil
+}
+
+// CheckLooseAuthz refuses a bundle directory that holds Cedar authorization
+// policies as files (authz/schema.cedarschema, authz/*.cedar) rather than as
+// the data document data.authz: OPA's directory loader reads neither, so
+// served as it is the directory would run under the built-in authorization
+// policies instead of its own, and a signature over the directory would not
+// cover them. `sovereign bundle build` packs them into signed data.
+func CheckLooseAuthz(dir string) error {
+	authz := filepath.Join(dir, AuthzDir)
+	cedar, err := filepath.Glob(filepath.Join(authz, "*.cedar"))
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(authz, "schema.cedarschema")); err == nil {
+		cedar = append(cedar, filepath.Join(authz, "schema.cedarschema"))
+	}
+	if len(cedar) == 0 {
+		return nil
+	}
+	return fmt.Errorf("bundle directory %s: %s is not read from a directory (OPA bundles carry Cedar policies as data.authz, which a signature covers): "+
+		"serve the tarball of `sovereign bundle build %s`, which packs authz/ into signed data", dir, filepath.ToSlash(strings.TrimPrefix(cedar[0], dir+string(filepath.Separator))), dir)
 }

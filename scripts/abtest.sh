@@ -21,6 +21,10 @@ ADDR=${ADDR:-127.0.0.1:18383}
 BENCH=.bench/ab
 INVENTORY=testdata/inventory/demo
 rm -rf "$BENCH" && mkdir -p "$BENCH"
+# Served as a directory: without its Cedar files, which serve refuses in a
+# directory (they are packed only by `bundle build`); the runs are unauthenticated.
+cp -r "$POLICY" "$BENCH/policy" && rm -rf "$BENCH/policy/authz" "$BENCH"/policy/*.go
+POLICY=$BENCH/policy
 [[ -x bin/loadgen ]] || go build -o bin/loadgen ./cmd/loadgen
 
 # Varied requests: each demo dataset placed for each operation on several dates, and

@@ -25,6 +25,7 @@ die() { echo "swaptest: $*" >&2; exit 1; }
 settle_disk
 cp -r policies "$W/bundle"
 rm -f "$W"/bundle/*.go
+rm -rf "$W/bundle/authz" # Cedar files are packed only by `bundle build`; serve refuses them in a directory
 echo '{"dataset":"customer-pii-eu","operation":"store","at":"2026-06-01T00:00:00Z"}' > "$W/body.json"
 bin/sovereign serve --addr "$ADDR" --inventory testdata/inventory/demo --data-dir "$W/data" \
 	--bundle "$W/bundle" --bundle-unsigned --bundle-poll-interval 250ms --inventory-poll-interval 0 >"$W/server.log" 2>&1 &

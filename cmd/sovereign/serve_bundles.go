@@ -98,6 +98,12 @@ func prepareBundle(o serveOptions, logger *slog.Logger) (*bundleSetup, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--bundle: %w", err)
 	}
+	if d, ok := src.(bundles.DirSource); ok {
+		// Checked again on every poll (DirSource.Fetch).
+		if err := bundles.CheckLooseAuthz(d.Path); err != nil {
+			return nil, fmt.Errorf("--bundle: %w", err)
+		}
+	}
 	return &bundleSetup{keys: keys, src: src}, nil
 }
 

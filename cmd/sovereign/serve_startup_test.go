@@ -37,6 +37,7 @@ func TestRefusedStartLeavesNothingBehind(t *testing.T) {
 		{"key without a bundle", "", []string{"--bundle-unsigned"}, "--bundle, which is not set"},
 		{"TLS cert without key", "", []string{"--tls-cert", "/nonexistent/cert.pem"}, "--tls-key"},
 		{"TLS files that do not exist", "", []string{"--tls-cert", "/nonexistent/cert.pem", "--tls-key", "/nonexistent/key.pem"}, "/nonexistent/cert.pem"},
+		{"policy directory with Cedar files", "", []string{"--bundle", "../../policies", "--bundle-unsigned"}, "sovereign bundle build ../../policies"},
 		{"drift interval too short", "", []string{"--drift-interval", "5s"}, "drift-interval 5s"},
 		{"drift events without a schedule", "", []string{"--drift-events-url", "https://u:secret@hooks.example/x"}, "drift-events-url: drift events need a drift-interval"},
 		{"admission site not in the inventory", "", []string{"--admission-config", admissionCfg}, "atlantis-1"},
