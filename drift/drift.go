@@ -58,6 +58,9 @@ type Options struct {
 	Tenant string
 	// MaxSearch bounds the look back per item; default DefaultMaxSearch.
 	MaxSearch int
+	// Progress, when set, is called as items are judged (from several
+	// goroutines): done of total, over every pass of the run.
+	Progress func(done, total int)
 }
 
 // Report is what drift found.
@@ -185,10 +188,24 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		policies = append(policies, o.Compare.Policy())
 	}
 	tl := newTimeline(policies, inv)
+	passes := 1
+	if !o.Until.IsZero() {
+		passes++
+	}
+	if o.Compare != nil {
+		passes++
+	}
+	var done atomic.Int64
+	progress := func() {
+		if o.Progress != nil {
+			o.Progress(int(done.Add(1)), passes*len(items))
+		}
+	}
 
 	now := make([][]engine.Violation, len(items))
 	out := make([]*Finding, len(items))
 	err := each(ctx, len(items), func(ctx context.Context, i int) error {
+		defer progress()
 		vs, err := j.violations(ctx, &items[i], at)
 		if err != nil || len(vs) == 0 {
 			return err
@@ -216,7 +233,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			return nil, fmt.Errorf("drift: until %s is not after the evaluation date %s", until, today)
 		}
 		r.Until = until
-		fc, err := j.forecast(ctx, items, now, tl, today, until)
+		fc, err := j.forecast(ctx, items, now, tl, today, until, progress)
 		if err != nil {
 			return nil, err
 		}
@@ -231,6 +248,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		other := &judge{eng: o.Compare, inv: inv}
 		next := make([][]engine.Violation, len(items))
 		err := each(ctx, len(items), func(ctx context.Context, i int) error {
+			defer progress()
 			var err error
 			next[i], err = other.violations(ctx, &items[i], at)
 			return err
@@ -398,13 +416,14 @@ func (j *judge) since(ctx context.Context, f *Finding, it *item, tl *timeline, t
 // forecast decides the items compliant today on each change date up to
 // until (and on until itself, which catches a change no date names) and
 // lists each on the first day it is refused.
-func (j *judge) forecast(ctx context.Context, items []item, now [][]engine.Violation, tl *timeline, today, until string) ([]Finding, error) {
+func (j *judge) forecast(ctx context.Context, items []item, now [][]engine.Violation, tl *timeline, today, until string, progress func()) ([]Finding, error) {
 	dates := tl.within(today, until)
 	if !slices.Contains(dates, until) {
 		dates = append(slices.Clone(dates), until)
 	}
 	found := make([]*Finding, len(items))
 	err := each(ctx, len(items), func(ctx context.Context, i int) error {
+		defer progress()
 		if len(now[i]) > 0 {
 			return nil
 		}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -287,5 +288,32 @@ func TestTenantFilter(t *testing.T) {
 `)), Tenant: "acme"})
 	if len(r.OutOfCompliance) != 0 || r.Checked.Datasets != 2 {
 		t.Fatalf("tenant acme sees %+v (checked %+v)", r.OutOfCompliance, r.Checked)
+	}
+}
+
+// TestProgress: every item of every pass (now, forecast, compare) is
+// reported once, and the last report is total of total.
+func TestProgress(t *testing.T) {
+	inv, err := engine.LoadInventory(demo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := builtin(t)
+	var mu sync.Mutex
+	var calls, last, total int
+	o := Options{Engine: newEngine(t, p, inv), Compare: newEngine(t, p, inv), At: at, Until: at.AddDate(0, 6, 0),
+		Progress: func(done, tot int) {
+			mu.Lock()
+			defer mu.Unlock()
+			calls++
+			last, total = max(last, done), tot
+		}}
+	r, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := r.Checked.Stored + r.Checked.Flows
+	if items == 0 || total != 3*items || calls != total || last != total {
+		t.Errorf("%d items: %d calls, last %d of %d; want 3 passes of each", items, calls, last, total)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -78,7 +79,17 @@ Exit codes: 0 nothing out of compliance (nor broken by --bundle), 1 something is
 					return fmt.Errorf("drift: --bundle %s: %w", next, err)
 				}
 			}
+			// On a terminal, a progress bar on stderr: a large inventory
+			// takes a while.
+			bar := newProgressBar(cmd.ErrOrStderr(), false, "judging")
+			var mu sync.Mutex
+			o.Progress = func(done, total int) {
+				mu.Lock()
+				bar.update(uint64(done), uint64(total))
+				mu.Unlock()
+			}
 			r, err := drift.Run(cmd.Context(), o)
+			bar.done()
 			if err != nil {
 				return err
 			}
