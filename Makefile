@@ -102,6 +102,9 @@ lint: build
 
 # Every mutant of the policy library against the Rego tests (make test tries a
 # sample of 12): the score and any survivor (docs/policy-ci.md, "Mutation testing").
+# pipefail: a survivor fails the target, not only the test the filter hides.
+mutate: SHELL := /bin/bash
+mutate: .SHELLFLAGS := -o pipefail -c
 mutate:
 	SOVEREIGN_MUTANTS=all $(GO) test -count=1 -timeout 3h -run '^TestMutants$$' -v ./policies/ | grep -v '^=== RUN'
 

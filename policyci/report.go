@@ -32,6 +32,7 @@ const (
 	SuiteReference = "reference" // reference data: ISO codes, dates, sources
 	SuiteFormat    = "format"    // a .rego file not formatted as opa fmt formats it
 	SuiteOmission  = "omission"  // a negation or inequality an absent input makes undefined
+	SuiteMutation  = "mutation"  // a surviving mutant, or the mutation score (test --mutate)
 )
 
 // Result is one test, scenario or finding.
@@ -60,7 +61,9 @@ type Report struct {
 	Coverage *engine.Coverage `json:"coverage,omitempty"`
 	// Threshold is the minimum coverage in percent (0: none).
 	Threshold float64 `json:"threshold,omitempty"`
-	Counts    Counts  `json:"counts"`
+	// Mutation is the mutation run of test --mutate.
+	Mutation *MutationScore `json:"mutation,omitempty"`
+	Counts   Counts         `json:"counts"`
 }
 
 // Counts sums a report's results by status.
@@ -160,6 +163,9 @@ func (r *Report) writePretty(w io.Writer) error {
 			fmt.Fprintf(&b, " (threshold %.1f%%)", r.Threshold)
 		}
 		b.WriteByte('\n')
+	}
+	if r.Mutation != nil {
+		fmt.Fprintf(&b, "%s (minimum %.1f%%)\n", r.Mutation, r.Mutation.MinScore)
 	}
 	verdict := map[int]string{0: "PASS", 1: "FAIL", 2: "ERROR"}[r.ExitCode()]
 	fmt.Fprintf(&b, "%s: %s %s: %d passed, %d failed, %d errors, %d skipped, %d warnings\n",

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,7 +14,9 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
+	"github.com/sovereign-engine/sovereign/bundles"
 	"github.com/sovereign-engine/sovereign/engine"
+	"github.com/sovereign-engine/sovereign/policies/mutate"
 )
 
 // TestOptions configure Test.
@@ -32,6 +35,19 @@ type TestOptions struct {
 	Threshold float64
 	// Timeout bounds the Rego tests (default one minute).
 	Timeout time.Duration
+	// Mutate runs the Rego tests against every mutant of the policy
+	// (policies/mutate) once they pass on the policy itself; the run fails
+	// when the mutation score is below MinScore (percent). Mutants > 0 tries
+	// that many, spread evenly, instead of all. Equivalents is the file of
+	// mutants documented as equivalent (default: DIR/equivalent-mutants.json
+	// when DIR is a directory holding one).
+	Mutate      bool
+	MinScore    float64
+	Mutants     int
+	Equivalents string
+	// Progress, if not nil, is told of each mutant's outcome as it comes (a
+	// mutation run takes minutes).
+	Progress func(mutate.Outcome)
 }
 
 // Test runs every Rego test and every golden scenario of a policy directory.
@@ -43,6 +59,15 @@ func Test(ctx context.Context, o TestOptions) (*Report, error) {
 	}
 	if o.Threshold > 0 && !o.Coverage {
 		return nil, errors.New("--threshold needs --coverage")
+	}
+	if o.MinScore < 0 || o.MinScore > 100 {
+		return nil, fmt.Errorf("--min-score %v: want a percentage between 0 and 100", o.MinScore)
+	}
+	if o.Mutants < 0 {
+		return nil, fmt.Errorf("--mutants %d: want a positive number, or 0 for all", o.Mutants)
+	}
+	if !o.Mutate && (o.Mutants > 0 || o.Equivalents != "") {
+		return nil, errors.New("--mutants and --equivalents need --mutate")
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = time.Minute
@@ -114,7 +139,98 @@ func Test(ctx context.Context, o TestOptions) (*Report, error) {
 			rep.add(Result{Suite: SuiteCoverage, Name: "threshold", Status: engine.StatusFail, Message: msg})
 		}
 	}
+	if o.Mutate {
+		if err := runMutants(ctx, o, rep); err != nil {
+			return nil, err
+		}
+	}
 	return rep, nil
+}
+
+// DefaultEquivalents is the file, in a policy directory, of the mutants
+// documented as equivalent.
+const DefaultEquivalents = "equivalent-mutants.json"
+
+// runMutants adds the mutation run's results to rep: each surviving mutant as
+// a warning on its file and line, and the score, failing under o.MinScore. It
+// runs only on a policy whose tests pass (a failing test would kill every
+// mutant).
+func runMutants(ctx context.Context, o TestOptions, rep *Report) error {
+	if rep.Counts.Failed > 0 || rep.Counts.Errors > 0 || rep.Broken {
+		rep.add(Result{Suite: SuiteMutation, Name: "score", Status: engine.StatusError,
+			Message: "mutation testing not run: the tests must pass on the policy itself first"})
+		return nil
+	}
+	eqFile := o.Equivalents
+	if eqFile == "" {
+		if st, err := os.Stat(filepath.Join(o.Dir, DefaultEquivalents)); err == nil && st.Mode().IsRegular() {
+			eqFile = filepath.Join(o.Dir, DefaultEquivalents)
+		}
+	}
+	var eq mutate.Equivalents
+	if eqFile != "" {
+		var err error
+		if eq, err = mutate.ReadEquivalents(eqFile); err != nil {
+			rep.Broken = true
+			rep.add(Result{Suite: SuiteMutation, Name: "equivalents", File: eqFile, Status: engine.StatusError, Message: err.Error()})
+			return nil
+		}
+	}
+	b, err := bundles.Read(o.Dir, nil)
+	if err != nil {
+		rep.Broken = true
+		rep.add(compileResults(o.Dir, err)...)
+		return nil
+	}
+	all := mutate.List(b)
+	known := map[string]bool{}
+	for _, m := range all {
+		known[m.String()] = true
+	}
+	for _, m := range slices.Sorted(maps.Keys(eq)) {
+		if !known[m] {
+			rep.add(Result{Suite: SuiteMutation, Name: m, File: eqFile, Status: StatusWarn,
+				Message: "listed as equivalent but no mutant of the policy: the rule moved or changed, check it again"})
+		}
+	}
+	start := time.Now()
+	score, outcomes, err := mutate.Run(ctx, b, mutate.Sample(all, o.Mutants), eq, o.Timeout, o.Progress)
+	if err != nil {
+		return err
+	}
+	for _, x := range outcomes {
+		file := modulePath(o.Dir, x.Mutant.File)
+		switch x.Status {
+		case mutate.StatusSurvived:
+			rep.add(Result{Suite: SuiteMutation, Name: x.Mutant.String(), File: file, Line: x.Mutant.Line, Status: StatusWarn,
+				Message: "mutant survived: no Rego test fails with this change"})
+		case mutate.StatusInvalid:
+			rep.add(Result{Suite: SuiteMutation, Name: x.Mutant.String(), File: file, Line: x.Mutant.Line, Status: engine.StatusSkip,
+				Message: "not a valid mutant (it does not compile): " + x.Reason})
+		}
+	}
+	rep.Mutation = &MutationScore{Score: score, Total: len(all), MinScore: o.MinScore, Duration: time.Since(start)}
+	res := Result{Suite: SuiteMutation, Name: "score", Status: engine.StatusPass, Duration: time.Since(start),
+		Message: rep.Mutation.String()}
+	if score.Percent < o.MinScore {
+		res.Status = engine.StatusFail
+		res.Message += fmt.Sprintf(": below --min-score %.1f%%", o.MinScore)
+	}
+	rep.add(res)
+	return nil
+}
+
+// MutationScore is a report's mutation run.
+type MutationScore struct {
+	mutate.Score
+	Total    int           `json:"total"` // mutants of the policy (Tried of them tried)
+	MinScore float64       `json:"min_score"`
+	Duration time.Duration `json:"duration_ns"`
+}
+
+func (m *MutationScore) String() string {
+	return fmt.Sprintf("mutation score %.1f%%: %d of %d valid mutants killed (%d of them documented equivalent), %d survived; %d tried of %d, %d not valid",
+		m.Percent, m.Killed+m.Equivalent, m.Valid(), m.Equivalent, m.Survived, m.Tried, m.Total, m.Invalid)
 }
 
 func leastCovered(files []engine.FileCoverage, n int) []engine.FileCoverage {

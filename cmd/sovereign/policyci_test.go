@@ -53,6 +53,22 @@ func TestTestCommand(t *testing.T) {
 		{"threshold without coverage", []string{"test", fixture("pass"), "--threshold", "20"}, 2, []string{"--threshold needs --coverage"}},
 		{"bad scenario directory", []string{"test", fixture("pass"), "--scenarios", fixture("pass")}, 2, []string{"no *.yaml files"}},
 		{"bad format", []string{"test", fixture("pass"), "--format", "tap"}, 2, []string{`--format "tap": want one of pretty, json, junit, github`}},
+		{"mutate: every mutant killed", []string{"test", fixture("mutate"), "--mutate"}, 0, []string{
+			"mutation score 100.0%: 5 of 5 valid mutants killed (0 of them documented equivalent), 0 survived",
+			"PASS: test",
+		}},
+		{"mutate: survivors under the minimum", []string{"test", fixture("pass"), "--mutate"}, 1, []string{
+			"WARN  mutation  sovereign/rules/residency.rego:33 transfer_violations delete (" + fixture("pass/sovereign/rules/residency.rego") + ":33)",
+			"WARN  mutation  sovereign/rules/residency.rego:48 dataset.encrypt_at_rest drop `not d.encryption.at_rest` (",
+			"FAIL  mutation  score",
+			"mutation score 16.7%: 3 of 18 valid mutants killed (0 of them documented equivalent), 15 survived; 18 tried of 18, 0 not valid: below --min-score 100.0%",
+			"mutant 4: survived sovereign/rules/residency.rego:33 transfer_violations delete",
+		}},
+		{"mutate: survivors over the minimum", []string{"test", fixture("pass"), "--mutate", "--min-score", "15"}, 0, []string{"15 survived", "(minimum 15.0%)", "PASS: test"}},
+		{"mutate: a sample", []string{"test", fixture("pass"), "--mutate", "--mutants", "3", "--min-score", "0"}, 0, []string{"3 tried of 18"}},
+		{"mutate: not on failing tests", []string{"test", fixture("fail"), "--mutate"}, 1, []string{"mutation testing not run: the tests must pass on the policy itself first"}},
+		{"mutants without mutate", []string{"test", fixture("pass"), "--mutants", "3"}, 2, []string{"--mutants and --equivalents need --mutate"}},
+		{"min-score out of range", []string{"test", fixture("pass"), "--mutate", "--min-score", "101"}, 2, []string{"--min-score 101: want a percentage between 0 and 100"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -66,6 +82,53 @@ func TestTestCommand(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The mutants an equivalents file documents count as killed; one that names
+// no mutant is reported, and a reason left empty refuses the file.
+func TestTestCommandMutateEquivalents(t *testing.T) {
+	code, out, _ := runCLI(t, "", "test", fixture("pass"), "--mutate", "--format", "json")
+	var rep policyci.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 1 {
+		t.Fatalf("json (exit %d): %v\n%s", code, err, out)
+	}
+	eq := map[string]string{"sovereign/rules/residency.rego:1 gone delete": "a rule that is no more"}
+	for _, r := range rep.Results {
+		if r.Suite == policyci.SuiteMutation && r.Status == policyci.StatusWarn {
+			eq[r.Name] = "documented for the test"
+		}
+	}
+	if len(eq) != 16 || rep.Mutation == nil || rep.Mutation.Survived != 15 {
+		t.Fatalf("survivors: %d in the report, %+v", len(eq)-1, rep.Mutation)
+	}
+	file := filepath.Join(t.TempDir(), "eq.json")
+	raw, _ := json.Marshal(eq)
+	if err := os.WriteFile(file, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, "", "test", fixture("pass"), "--mutate", "--equivalents", file)
+	for _, want := range []string{
+		"mutation score 100.0%: 18 of 18 valid mutants killed (15 of them documented equivalent), 0 survived",
+		"WARN  mutation  sovereign/rules/residency.rego:1 gone delete (" + file + ")",
+		"PASS: test",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s%s", want, out, errOut)
+		}
+	}
+	if code != 0 {
+		t.Errorf("exit %d with every survivor documented", code)
+	}
+
+	eq["sovereign/rules/residency.rego:33 transfer_violations delete"] = " "
+	raw, _ = json.Marshal(eq)
+	if err := os.WriteFile(file, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = runCLI(t, "", "test", fixture("pass"), "--mutate", "--equivalents", file)
+	if code != 2 || !strings.Contains(out, `the reason is empty`) {
+		t.Errorf("exit %d, want 2 for an empty reason:\n%s", code, out)
 	}
 }
 

@@ -142,3 +142,30 @@ test_no_impact_assessment_before_the_pipl if {
 	d2 := data.sovereign.transfer.decision with input as object.union(i, {"time": fx.now}) with data.inventory as fx.inventory
 	"cn.pipl.impact_assessment" in fx.obligation_rules(d2)
 }
+
+# Data staying in mainland China is not an export (PIPL Art. 38 governs
+# providing personal information outside the PRC): the regimes list gives a
+# site in China its location as the one ground - never an export mechanism or
+# an exempt tier, which would explain an allow by a rule that does not apply.
+test_a_site_in_china_is_grounded_by_its_location_alone if {
+	d := fx.placement(["cn-small", "cn-big"], ["cn-1"])
+	fx.regime(d, "cn").grounds == [
+		{"dataset": "cn-small", "ground": "the site is in mainland China", "site": "cn-1"},
+		{"dataset": "cn-big", "ground": "the site is in mainland China", "site": "cn-1"},
+	]
+	t := fx.transfer(["cn-contract"], "sg-1", "cn-1", {"mechanism": {"kind": "cn-standard-contract"}})
+	fx.regime(t, "cn").grounds == [{"dataset": "cn-contract", "ground": "the site is in mainland China", "site": "cn-1"}]
+	fx.clean(t)
+}
+
+# The filing duty is the standard contract's (Standard Contract Measures 2023
+# Art. 7): an export in the same tier on a certification (PIPL Art. 38(1)(2))
+# owes the impact assessment, not a filing.
+test_certification_owes_no_contract_filing if {
+	d := fx.transfer(["cn-contract"], "cn-1", "sg-1", {"mechanism": {"kind": "cn-certification"}})
+	d.violations == []
+	fx.obligation_rules(d) == {"cn.pipl.impact_assessment"}
+	d2 := fx.transfer(["cn-contract"], "cn-1", "sg-1", {"mechanism": {"kind": "cn-security-assessment"}})
+	d2.violations == []
+	fx.obligation_rules(d2) == {"cn.pipl.impact_assessment"}
+}

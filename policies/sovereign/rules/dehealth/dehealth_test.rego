@@ -50,3 +50,13 @@ test_site_without_certifications_or_operator_labels if {
 		with data.inventory as inv
 	fx.rules_at(d, "de-bare") == {"de.sgbv393.establishment", "de.sgbv393.c5"}
 }
+
+# §393 SGB V governs where health and social data is processed, so a transfer
+# to a site it does not allow is refused as the placement is (a transfer
+# decision asks the same question of its destination).
+test_transfers_to_a_site_393_does_not_allow if {
+	fx.violation_rules(fx.transfer(["health-de2"], "de-1", "in-c5", {})) == {"de.sgbv393.location"}
+	fx.violation_rules(fx.transfer(["health-de2"], "de-1", "de-us", {})) == {"de.sgbv393.establishment", "de.sgbv393.c5"}
+	fx.clean(fx.transfer(["health-de2"], "de-1", "de-est", {}))
+	fx.violation_rules(fx.transfer_at(["health-de2"], "de-1", "de-1", {}, "2024-06-30T12:00:00Z")) == {"library.regime_not_modelled"}
+}

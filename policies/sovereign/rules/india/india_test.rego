@@ -45,3 +45,16 @@ test_processing_in_india_owes_no_return if {
 	d.violations == []
 	d.obligations == []
 }
+
+# Before the circular's deadline (15 Oct 2018) no storage rule was in force, so
+# processing abroad owed no return within 24 hours (the FAQ of 2019 read the
+# circular, which imposed nothing earlier).
+test_no_return_duty_before_15_october_2018 if {
+	d := fx.placement_op(["pay-in"], ["sg-1"], "process", "2018-10-14T12:00:00Z")
+	d.violations == []
+	d.obligations == []
+	t := fx.transfer_at(["pay-in"], "in-1", "sg-1", {"type": "remote-access"}, "2018-10-14T12:00:00Z")
+	t.violations == []
+	t.obligations == []
+	fx.obligation_rules(fx.placement_op(["pay-in"], ["sg-1"], "process", "2018-10-15T00:00:00Z")) == {"in.rbi.return_24h"}
+}

@@ -42,3 +42,11 @@ test_absent_encryption_is_plaintext if {
 		"de-1",
 	) == {"itar.plaintext_export", "itar.plaintext_foreign_persons"}
 }
+
+# Sending technical data abroad is an export (22 CFR 120.50): a transfer is
+# refused exactly as a placement at its destination would be.
+test_transfers_of_technical_data if {
+	fx.violation_rules(fx.transfer(["itar-plain"], "us-itar", "de-1", {})) == {"itar.plaintext_export", "itar.plaintext_foreign_persons"}
+	fx.violation_rules(fx.transfer(["itar-e2e"], "us-itar", "cn-1", {})) == {"itar.encrypted_proscribed_country"}
+	fx.transfer(["itar-e2e"], "us-itar", "de-1", {}).violations == []
+}

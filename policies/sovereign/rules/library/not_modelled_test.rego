@@ -34,3 +34,22 @@ test_vietnam_not_modelled if {
 	refused("pii-vn", "vn-1") with data.reference.regimes.vn_decree53.versions as gap
 	refused("pii-vn", "vn-1") with data.reference.regimes.vn_pdpl.versions as gap
 }
+
+# A transfer is refused in a period not modelled as a placement is: each
+# regime's transfer decision collects the refusal too.
+refused_transfer(ds, from, to) if {
+	d := fx.transfer([ds], from, to, {"type": "replicate", "frequency": "one-off"})
+	"library.regime_not_modelled" in fx.violation_rules(d)
+}
+
+test_transfers_not_modelled if {
+	refused_transfer("pii-ru", "ru-1", "ru-1") with data.reference.regimes.ru.versions as gap
+	refused_transfer("cn-big", "cn-1", "cn-1") with data.reference.regimes.cn.versions as gap
+	refused_transfer("pay-in", "in-1", "in-1") with data.reference.regimes.in_rbi.versions as gap
+	refused_transfer("gov-id", "id-1", "id-1") with data.reference.regimes.id_gr71.versions as gap
+	refused_transfer("pii-sa", "sa-1", "sa-1") with data.reference.regimes.sa_pdpl.versions as gap
+	refused_transfer("pii-tr", "tr-1", "tr-1") with data.reference.regimes.tr_kvkk.versions as gap
+	refused_transfer("itar-plain", "us-itar", "us-itar") with data.reference.regimes.itar.versions as gap
+	refused_transfer("pii-vn", "vn-1", "vn-1") with data.reference.regimes.vn_decree53.versions as gap
+	refused_transfer("pii-vn", "vn-1", "vn-1") with data.reference.regimes.vn_pdpl.versions as gap
+}

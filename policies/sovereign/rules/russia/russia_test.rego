@@ -96,3 +96,40 @@ test_regimes_list if {
 	not fx.applies(d, "ru", "public")
 	fx.regime(d, "ru").period.id == "23fz"
 }
+
+# Art. 18(5) localises the databases of Russian citizens' data only: German
+# subjects' data collected in Russia, copied abroad from a Russian primary,
+# owes the Art. 12 duties of a cross-border transfer but no foreign-copy duty.
+test_no_foreign_copy_duty_for_foreign_subjects_data if {
+	d := fx.transfer(["pii-de-from-ru"], "ru-1", "in-1", {"type": "replicate"})
+	{v.rule | some v in d.violations; startswith(v.rule, "ru.")} == set() # the GDPR refuses it: DE subjects
+	{o.rule | some o in d.obligations; startswith(o.rule, "ru.")} == {"ru.152fz.cross_border_basis", "ru.152fz.transfer_notification"}
+	p := fx.placement_op(["pii-de-from-ru"], ["in-1"], "process", fx.now)
+	{o.rule | some o in p.obligations; startswith(o.rule, "ru.")} == {"ru.152fz.cross_border_basis", "ru.152fz.transfer_notification"}
+}
+
+# Before 242-FZ (1 Sep 2015) there was no localisation duty, so no duty to keep
+# a Russian primary current: a copy abroad owed the Art. 12 basis only.
+test_no_foreign_copy_duty_before_1_september_2015 if {
+	d := fx.transfer_at(["pii-ru"], "ru-1", "de-1", {"type": "replicate"}, "2015-08-31T12:00:00Z")
+	d.violations == []
+	fx.obligation_rules(d) == {"ru.152fz.cross_border_basis"}
+	p := fx.placement_op(["pii-ru"], ["de-1"], "process", "2015-08-31T12:00:00Z")
+	fx.obligation_rules(p) == {"ru.152fz.cross_border_basis"}
+}
+
+# A site in Russia holds the data on its location alone: the regimes list
+# gives no ground of data abroad (a copy, processing, the citizens-only scope
+# of Art. 18(5)) for it.
+test_a_site_in_russia_is_grounded_by_its_location_alone if {
+	d := fx.placement_op(["pii-ru", "pii-de-from-ru"], ["ru-1"], "process", fx.now)
+	fx.regime(d, "ru").grounds == [
+		{"dataset": "pii-ru", "ground": "the site is in Russia", "site": "ru-1"},
+		{"dataset": "pii-de-from-ru", "ground": "the site is in Russia", "site": "ru-1"},
+	]
+	t := fx.transfer(["pii-ru", "pii-de-from-ru"], "de-1", "ru-1", {"type": "replicate"})
+	fx.regime(t, "ru").grounds == [
+		{"dataset": "pii-ru", "ground": "the site is in Russia", "site": "ru-1"},
+		{"dataset": "pii-de-from-ru", "ground": "the site is in Russia", "site": "ru-1"},
+	]
+}

@@ -34,3 +34,25 @@ test_no_risk_assessment_before_the_pdpl if {
 	not "sa.pdpl.risk_assessment" in fx.obligation_rules(d)
 	"sa.pdpl.risk_assessment" in fx.obligation_rules(fx.transfer(["pii-sa"], "sa-1", "de-1", {"mechanism": {"kind": "scc"}}))
 }
+
+# The risk assessment is owed for a transfer that relies on a safeguard
+# (Transfer Regulation Art. 5, 7): a transfer refused for want of one relies on
+# none and owes none.
+test_no_risk_assessment_without_a_safeguard if {
+	every extra in [{}, {"mechanism": {}}, {"mechanism": {"kind": "idta"}}] {
+		d := fx.transfer(["pii-sa"], "sa-1", "de-1", extra)
+		fx.violation_rules(d) == {"sa.pdpl.transfer_basis"}
+		not "sa.pdpl.risk_assessment" in fx.obligation_rules(d)
+	}
+}
+
+# A transfer to a country SDAIA has found adequate (PDPL Art. 29(1); Transfer
+# Regulation Art. 2-3) needs no safeguard and owes no risk assessment, even if
+# the parties also sign SCCs. SDAIA has published no list yet: the test gives
+# one.
+test_no_risk_assessment_to_an_adequate_country if {
+	d := fx.transfer(["pii-sa"], "sa-1", "de-1", {"mechanism": {"kind": "scc"}}) with data.reference.regimes.sa_pdpl.adequacy as ["DE"]
+	d.violations == []
+	not "sa.pdpl.risk_assessment" in fx.obligation_rules(d)
+	fx.regime(d, "sa_pdpl").grounds == [{"dataset": "pii-sa", "ground": "adequacy decision for DE", "site": "de-1"}]
+}

@@ -30,3 +30,12 @@ test_before_sren_not_modelled if {
 	}
 	fx.allowed_at("snc", "fr-snc", "2024-05-23T00:00:00Z")
 }
+
+# Sensitive State data may be moved only to a qualified, EU-controlled cloud
+# (SREN law Art. 31): a transfer is refused as the placement at its destination.
+test_transfers_of_sensitive_state_data if {
+	fx.violation_rules(fx.transfer(["snc"], "fr-snc", "de-1", {})) == {"fr.secnumcloud.qualification"}
+	fx.violation_rules(fx.transfer(["snc"], "fr-snc", "fr-snc-us", {})) == {"fr.secnumcloud.immunity"}
+	fx.clean(fx.transfer(["snc"], "fr-snc", "fr-snc", {}))
+	fx.violation_rules(fx.transfer_at(["snc"], "fr-snc", "fr-snc", {}, "2024-05-22T12:00:00Z")) == {"library.regime_not_modelled"}
+}

@@ -148,4 +148,11 @@ test_no_ground_without_a_stated_chain_or_personnel if {
 		with data.inventory as {"sites": unstated_personnel}
 	count(fx.rules_at(d2, "x-1")) > 0
 	fx.regime(d2, "sovereignty").grounds == []
+
+	# null states no personnel either: no ground "personnel in no other country".
+	null_personnel := {"x-1": object.union(unstated_personnel["x-1"], {"personnel_countries": null})}
+	d3 := data.sovereign.placement.decision with input as fx.placement_input(["sov"], ["x-1"], fx.now)
+		with data.inventory as {"sites": null_personnel}
+	fx.rules_at(d3, "x-1") == {"sovereign.foreign_personnel"}
+	fx.regime(d3, "sovereignty").grounds == []
 }

@@ -77,3 +77,16 @@ test_turkish_absent_inputs_are_no_basis if {
 	fx.violation_rules(fx.transfer(["pii-tr"], "tr-1", "de-1", {"mechanism": {"kind": "derogation", "derogation": "consent"}})) == {"tr.kvkk.derogation_not_incidental"}
 	fx.rules_at(fx.placement(["pii-origin-tr"], ["de-1"]), "de-1") == {"tr.kvkk.transfer_basis"}
 }
+
+# KVKK Art. 9(1) (2016) and Art. 9(1) as amended: a transfer to a country the
+# Board has found adequate needs no safeguard and no derogation, whatever its
+# frequency. The Board has declared none yet: the test gives one.
+test_an_adequate_country_needs_no_safeguard if {
+	d := fx.placement(["pii-tr"], ["de-1"]) with data.reference.regimes.tr_kvkk.adequacy as ["DE"]
+	d.violations == []
+	fx.regime(d, "tr_kvkk").grounds == [{"dataset": "pii-tr", "ground": "adequacy decision for DE", "site": "de-1"}]
+	every extra in [{}, {"mechanism": {"kind": "derogation", "derogation": "consent"}, "frequency": "repeated"}] {
+		t := fx.transfer(["pii-tr"], "tr-1", "de-1", extra) with data.reference.regimes.tr_kvkk.adequacy as ["DE"]
+		fx.clean(t)
+	}
+}
