@@ -24,8 +24,10 @@ today := substring(input.time, 0, 10) if {
 	endswith(input.time, "Z")
 } else := time.format([now_ns, "UTC", "2006-01-02"])
 
-# The label a site may carry to state its operator's sector. Absent means a
-# commercial operator (the usual case for a cloud or data-centre provider).
+# The label a site carries to state its operator's sector ("commercial",
+# "public", ...). An adequacy decision limited to a sector (Canada's and
+# Japan's cover commercial recipients only) covers a site only when the label
+# states that sector: an unstated sector is no basis ("unstated" below).
 sector_label := "sovereign-engine.io/operator-sector"
 
 # targets are the sites a query is about, keyed by site id: the candidates of a
@@ -263,7 +265,7 @@ not_modelled(key, name, v, scoped) := {r |
 }
 
 # sector is the site operator's sector (see sector_label).
-sector(site) := object.get(site, ["labels", sector_label], "commercial")
+sector(site) := object.get(site, ["labels", sector_label], "unstated")
 
 # dataset_id names a dataset in results; an inline dataset without id still
 # yields a result rather than none.

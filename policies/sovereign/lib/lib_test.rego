@@ -140,7 +140,7 @@ test_stores if {
 }
 
 test_sector_defaults_to_commercial if {
-	lib.sector({}) == "commercial"
+	lib.sector({}) == "unstated"
 	lib.sector({"labels": {"sovereign-engine.io/operator-sector": "public"}}) == "public"
 }
 

@@ -76,7 +76,7 @@ qualifier_reason("recipient_certification", value, _) := sprintf(
 )
 
 qualifier_reason("recipient_sectors", value, _) := sprintf(
-	"covers only %s recipients, and the site's operator is not one (label %s)",
+	"covers only %s recipients, and the site does not state that its operator is one (label %s)",
 	[lib.join(value), lib.sector_label],
 )
 

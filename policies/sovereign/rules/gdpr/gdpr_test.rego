@@ -270,6 +270,24 @@ test_canada_commercial_only if {
 	contains(fx.message_at(d, "ca-gov", "gdpr.chapter5.no_basis"), "covers only commercial recipients")
 }
 
+# Decision 2002/2/EC covers recipients subject to PIPEDA (commercial
+# activities); Decision (EU) 2019/419 business operators under the APPI. A site
+# that does not state its operator's sector has no basis in either: an absent
+# label is not taken to mean "commercial".
+test_unstated_sector_is_no_basis if {
+	some id in ["ca-unstated", "jp-unstated"]
+	d := fx.placement(["pii-eu"], [id])
+	msg := fx.message_at(d, id, "gdpr.chapter5.no_basis")
+	contains(msg, "covers only commercial recipients, and the site does not state that its operator is one")
+	contains(msg, "sovereign-engine.io/operator-sector")
+}
+
+test_unstated_sector_is_refused_everywhere if {
+	every id in ["ca-unstated", "jp-unstated"] {
+		not fx.allowed("pii-eu", id)
+	}
+}
+
 test_korea_excludes_credit_information if {
 	fx.allowed("pii-eu", "kr-1")
 	d := fx.placement(["credit-eu"], ["kr-1"])
