@@ -2,53 +2,44 @@ package audit
 
 import (
 	"crypto/ed25519"
-	"crypto/sha512"
-	"crypto/subtle"
 
-	"filippo.io/edwards25519"
+	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 )
 
-// ed25519Key verifies Ed25519 signatures (RFC 8032, pure Ed25519, the checks
-// crypto/ed25519.Verify makes) with the public key's point decoded once.
-// crypto/ed25519 decodes and decompresses the key on every call, ≈ 5 % of
-// a million-record verification; reports and `audit verify` check one
-// signature per record, so the key is decoded once per key set instead.
-// TestEd25519KeyMatchesStdlib holds it to crypto/ed25519 on valid, altered
-// and malformed signatures.
+// ed25519Key verifies Ed25519 signatures (RFC 8032, pure Ed25519) with the
+// checks crypto/ed25519.Verify makes — cofactorless, canonical S and R,
+// small-order and non-canonical A accepted (voi's VerifyOptionsStdLib) —
+// with the public key expanded once. Reports and `audit verify` check one
+// signature per record, which is most of their CPU: crypto/ed25519 decodes
+// the key on every call, and curve25519-voi's double scalar multiplication
+// (a precomputed table for the key, AVX2 where the CPU has it) takes about
+// two thirds of the CPU time of filippo.io/edwards25519's, which
+// crypto/ed25519 uses (BENCHMARKS.md, "a quarter less CPU per record";
+// BenchmarkEd25519Verify).
+// TestEd25519KeyMatchesStdlib holds it to crypto/ed25519 on valid, altered,
+// malformed and small-order signatures and keys.
 type ed25519Key struct {
-	pub    ed25519.PublicKey
-	minusA *edwards25519.Point
+	expanded *voi.ExpandedPublicKey
 }
+
+// ed25519StdLib: accept exactly what crypto/ed25519.Verify accepts.
+var ed25519StdLib = &voi.Options{Verify: voi.VerifyOptionsStdLib}
 
 func newEd25519Key(pub ed25519.PublicKey) (*ed25519Key, bool) {
 	if len(pub) != ed25519.PublicKeySize {
 		return nil, false
 	}
-	A, err := new(edwards25519.Point).SetBytes(pub)
+	x, err := voi.NewExpandedPublicKey(voi.PublicKey(pub))
 	if err != nil {
 		return nil, false
 	}
-	return &ed25519Key{pub: pub, minusA: new(edwards25519.Point).Negate(A)}, true
+	return &ed25519Key{expanded: x}, true
 }
 
 // verify reports whether sig is k's signature of msg, as ed25519.Verify.
 func (k *ed25519Key) verify(msg, sig []byte) bool {
-	if len(sig) != ed25519.SignatureSize || sig[63]&224 != 0 {
+	if len(sig) != ed25519.SignatureSize {
 		return false
 	}
-	S, err := edwards25519.NewScalar().SetCanonicalBytes(sig[32:])
-	if err != nil {
-		return false
-	}
-	h := sha512.New()
-	h.Write(sig[:32])
-	h.Write(k.pub)
-	h.Write(msg)
-	var digest [sha512.Size]byte
-	kh, err := edwards25519.NewScalar().SetUniformBytes(h.Sum(digest[:0]))
-	if err != nil {
-		return false
-	}
-	R := new(edwards25519.Point).VarTimeDoubleScalarBaseMult(kh, k.minusA, S)
-	return subtle.ConstantTimeCompare(sig[:32], R.Bytes()) == 1
+	return voi.VerifyExpandedWithOptions(k.expanded, msg, sig, ed25519StdLib)
 }

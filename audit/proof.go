@@ -3,10 +3,10 @@ package audit
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/proof"
-	"github.com/transparency-dev/merkle/rfc6962"
 	"github.com/transparency-dev/tessera/api"
 	"github.com/transparency-dev/tessera/api/layout"
 )
@@ -17,12 +17,27 @@ import (
 // a few hashes each instead of hundreds; both caches are bounded. The tiles
 // are not checked: a proof that matters is checked against the checkpoint's
 // root (proof.VerifyInclusion). It is not safe for concurrent use.
+//
+// All entries of a complete entry bundle share their proof above the
+// bundle: the bundle's 256 leaves form a complete subtree, a node of the
+// tree, so an entry's proof is its 8 siblings inside the bundle and then
+// the bundle's own proof. The builder keeps that upper part of the last
+// complete bundle it built a whole proof in, and builds its other entries'
+// proofs from their 8 siblings (memoised nodes) and that part.
 type ProofBuilder struct {
 	src   Source
 	size  uint64
 	tiles map[[2]uint64][][]byte
 	nodes map[compact.NodeID][]byte
+	// above is the part above the bundle of the proofs of aboveBundle's
+	// entries; nil until a proof in a complete bundle was built whole.
+	above       [][]byte
+	aboveBundle uint64
 }
+
+// bundleHeight is the height of an entry bundle's subtree:
+// layout.EntryBundleWidth is 1 << bundleHeight.
+const bundleHeight = 8
 
 const (
 	proofBuilderMaxTiles = 256
@@ -75,7 +90,7 @@ func (n *ProofBuilder) node(ctx context.Context, id compact.NodeID) ([]byte, err
 		if err != nil {
 			return nil, err
 		}
-		h = rfc6962.DefaultHasher.HashChildren(left, right)
+		h = hashChildren(left, right)
 	}
 	if len(n.nodes) >= proofBuilderMaxNodes {
 		clear(n.nodes)
@@ -85,7 +100,25 @@ func (n *ProofBuilder) node(ctx context.Context, id compact.NodeID) ([]byte, err
 }
 
 // InclusionProof builds the RFC 6962 inclusion proof of index in the tree.
+// The hashes of the proofs it returns may be shared between proofs: they
+// must not be modified.
 func (n *ProofBuilder) InclusionProof(ctx context.Context, index uint64) ([][]byte, error) {
+	if index >= n.size {
+		return nil, fmt.Errorf("index %d is beyond the tree of %d entries", index, n.size)
+	}
+	bundle := index >> bundleHeight
+	complete := (bundle+1)<<bundleHeight <= n.size
+	if complete && n.above != nil && n.aboveBundle == bundle {
+		p := make([][]byte, bundleHeight, bundleHeight+len(n.above))
+		for level := range bundleHeight {
+			h, err := n.node(ctx, compact.NewNodeID(uint(level), (index>>level)^1))
+			if err != nil {
+				return nil, err
+			}
+			p[level] = h
+		}
+		return append(p, n.above...), nil
+	}
 	nodes, err := proof.Inclusion(index, n.size)
 	if err != nil {
 		return nil, err
@@ -96,5 +129,12 @@ func (n *ProofBuilder) InclusionProof(ctx context.Context, index uint64) ([][]by
 			return nil, err
 		}
 	}
-	return nodes.Rehash(hashes, rfc6962.DefaultHasher.HashChildren)
+	p, err := nodes.Rehash(hashes, hashChildren)
+	if err != nil {
+		return nil, err
+	}
+	if complete && len(p) >= bundleHeight {
+		n.above, n.aboveBundle = slices.Clone(p[bundleHeight:]), bundle
+	}
+	return p, nil
 }

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -12,8 +13,23 @@ import (
 
 // TestProofBuilder: the memoising builder gives, for every index in order
 // (as an export asks), the proof Tessera's client builds, and it verifies.
+//
+// Sizes: complete bundles and a partial one; exactly one complete bundle
+// (the last bundle complete); and the indices of two complete bundles and a
+// partial one asked out of order, back and forth between bundles, as the
+// builder keeps the proof above one bundle at a time.
 func TestProofBuilder(t *testing.T) {
-	tl, cp := smallLog(t, 300)
+	for _, tc := range []struct {
+		name     string
+		size     int
+		shuffled bool
+	}{{"300", 300, false}, {"256", 256, false}, {"600 shuffled", 600, true}} {
+		t.Run(tc.name, func(t *testing.T) { testProofBuilder(t, tc.size, tc.shuffled) })
+	}
+}
+
+func testProofBuilder(t *testing.T, size int, shuffled bool) {
+	tl, cp := smallLog(t, size)
 	src := tl.Source
 	ctx := context.Background()
 	ours := NewProofBuilder(src, cp.Size)
@@ -21,7 +37,17 @@ func TestProofBuilder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range cp.Size {
+	order := make([]uint64, cp.Size)
+	for i := range order {
+		order[i] = uint64(i)
+	}
+	if shuffled {
+		rand.New(rand.NewPCG(1, 2)).Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+	}
+	if _, err := ours.InclusionProof(ctx, cp.Size); err == nil {
+		t.Fatal("a proof of an index beyond the tree")
+	}
+	for _, i := range order {
 		got, err := ours.InclusionProof(ctx, i)
 		if err != nil {
 			t.Fatalf("index %d: %v", i, err)

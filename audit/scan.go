@@ -276,9 +276,12 @@ func (j *scanJob[T]) verify(ctx context.Context, src Source, bodies BodySource, 
 	j.out = make([]VerifiedEntry, len(j.entries))
 	j.decoded = make([]T, len(j.entries))
 	j.leaves = make([][]byte, len(j.entries))
+	lh := newLeafHasher()
+	leafBuf := make([]byte, sha256.Size*len(j.entries))
 	for i, e := range j.entries {
 		idx := j.start + uint64(i)
-		j.leaves[i] = rfc6962.DefaultHasher.HashLeaf(e)
+		o := i * sha256.Size
+		j.leaves[i] = lh.hashLeaf(leafBuf[o:o:o+sha256.Size], e)
 		if j.err != nil {
 			continue
 		}
@@ -372,7 +375,7 @@ func verifyEntry(ctx context.Context, ks *KeySet, bodies BodySource, index uint6
 
 // rangeFactory makes the compact ranges of ScanWindow: ranges merge only
 // with ranges of the same factory.
-var rangeFactory = &compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
+var rangeFactory = &compact.RangeFactory{Hash: hashChildren}
 
 // proveWindow checks that the leaves of window sit at their positions in the
 // tree of cp: with the compact ranges of [0, begin) and [end, size) read from

@@ -109,7 +109,7 @@ func VerifyLog(ctx context.Context, src Source, keys []crypto.PublicKey, v note.
 	}
 
 	w := &treeWalker{ctx: ctx, src: src, treeSize: cp.Size, fails: &failures{}}
-	w.rng = (&compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}).NewEmptyRange(0)
+	w.rng = (&compact.RangeFactory{Hash: hashChildren}).NewEmptyRange(0)
 	pool := newSigPool(ctx, ks, bodiesOf(src), w.fails)
 	defer pool.close()
 

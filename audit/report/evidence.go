@@ -2,7 +2,6 @@ package report
 
 import (
 	"archive/tar"
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -113,10 +112,11 @@ type evidenceSink struct {
 	complete bool
 	// checkedFirst: the window's first entry's proof was checked.
 	checkedFirst bool
-	buf          bytes.Buffer
-	inChunk      int
-	manifest     EvidenceManifest
-	now          time.Time
+	// buf is the record file being built.
+	buf      []byte
+	inChunk  int
+	manifest EvidenceManifest
+	now      time.Time
 }
 
 func newEvidenceSink(w io.Writer, o Options, cp *audit.Checkpoint, lo, hi uint64) (*evidenceSink, error) {
@@ -172,8 +172,12 @@ func (s *evidenceSink) row(ctx context.Context, e *audit.VerifiedEntry, _ *Row, 
 	// nodes inside it come from its verified leaves), so checking one proof
 	// a bundle, and every one in the tree's last (partial) bundle, finds any
 	// tile hash a proof uses that does not lead to the root, at a 256th of
-	// the cost. The auditor's `audit verify --evidence` checks every proof.
-	if err == nil && (e.Index%layout.EntryBundleWidth == 0 || e.Index/layout.EntryBundleWidth == (s.cp.Size-1)/layout.EntryBundleWidth || !s.checkedFirst) {
+	// the cost. The builder builds a bundle's first proof whole and the
+	// others from it (audit.ProofBuilder), so the bundle's last entry is
+	// checked too: a proof put together that way. The auditor's `audit
+	// verify --evidence` checks every proof.
+	if pos := e.Index % layout.EntryBundleWidth; err == nil && (pos == 0 || pos == layout.EntryBundleWidth-1 ||
+		e.Index/layout.EntryBundleWidth == (s.cp.Size-1)/layout.EntryBundleWidth || !s.checkedFirst) {
 		s.checkedFirst = true
 		err = proof.VerifyInclusion(rfc6962.DefaultHasher, e.Index, s.cp.Size, e.LeafHash, p, s.cp.Root)
 	}
@@ -188,28 +192,31 @@ func (s *evidenceSink) row(ctx context.Context, e *audit.VerifiedEntry, _ *Row, 
 	s.manifest.Entries++
 	// Written by hand: encoding/json would re-encode the entry (escaping
 	// <, > and &), and the bytes must stay those the log holds.
-	b := &s.buf
-	b.WriteString(`{"index":`)
-	b.WriteString(strconv.FormatUint(e.Index, 10))
-	b.WriteString(`,"role":"` + role + `","entry":`)
-	b.Write(e.Entry)
-	b.WriteString(`,"proof":[`)
+	b := s.buf
+	b = append(b, `{"index":`...)
+	b = strconv.AppendUint(b, e.Index, 10)
+	b = append(b, `,"role":"`...)
+	b = append(b, role...)
+	b = append(b, `","entry":`...)
+	b = append(b, e.Entry...)
+	b = append(b, `,"proof":[`...)
 	for i, h := range p {
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
-		b.WriteByte('"')
-		b.WriteString(base64.StdEncoding.EncodeToString(h))
-		b.WriteByte('"')
+		b = append(b, '"')
+		b = base64.StdEncoding.AppendEncode(b, h)
+		b = append(b, '"')
 	}
-	b.WriteByte(']')
+	b = append(b, ']')
 	if e.Body != nil {
-		b.WriteString(`,"body":`)
-		b.Write(e.Body)
+		b = append(b, `,"body":`...)
+		b = append(b, e.Body...)
 	}
-	b.WriteString("}\n")
+	b = append(b, "}\n"...)
+	s.buf = b
 	s.inChunk++
-	if s.inChunk == evidenceChunk || b.Len() >= evidenceChunkBytes {
+	if s.inChunk == evidenceChunk || len(b) >= evidenceChunkBytes {
 		return s.flush()
 	}
 	return nil
@@ -221,8 +228,8 @@ func (s *evidenceSink) flush() error {
 	}
 	name := fmt.Sprintf("%s%08d.jsonl", EvidenceRecordsDir, len(s.manifest.Chunks))
 	s.manifest.Chunks = append(s.manifest.Chunks, name)
-	err := s.file(name, s.buf.Bytes())
-	s.buf.Reset()
+	err := s.file(name, s.buf)
+	s.buf = s.buf[:0]
 	s.inChunk = 0
 	return err
 }
