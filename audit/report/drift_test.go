@@ -19,7 +19,7 @@ func driftRecords(t *testing.T) []*audit.Record {
 	c5 := []string{"dataset.required_certification", "de.sgbv393.c5"}
 	stale := audit.DriftResult{EvaluatedAt: "2026-05-04T10:35:00Z", Datasets: 6, Stored: 9, Flows: 4, OutOfCompliance: 1,
 		ResultSHA256: strings.Repeat("b", 64),
-		Items: []audit.DriftItem{{Kind: "stored", Dataset: "tax-records-fr", Tenant: "etat", Site: "par-1", Rules: []string{"fr.secnumcloud"}, Since: "2026-04-01"}}}
+		Items:        []audit.DriftItem{{Kind: "stored", Dataset: "tax-records-fr", Tenant: "etat", Site: "par-1", Rules: []string{"fr.secnumcloud"}, Since: "2026-04-01"}}}
 	now := audit.DriftResult{EvaluatedAt: "2026-05-04T10:40:00Z", Until: "2027-06-30", Datasets: 6, Stored: 9, Flows: 4,
 		OutOfCompliance: 2, Forecast: 1, ResultSHA256: strings.Repeat("c", 64),
 		Items: []audit.DriftItem{
