@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"context"
 	"strings"
 	"testing"
@@ -125,5 +126,43 @@ func TestReportOutOfComplianceNow(t *testing.T) {
 	o.Query = Query{To: contentStart.Add(30 * time.Minute)}
 	if _, sum = f.write(t, o, FormatJSON); len(sum.OutOfCompliance) != 0 {
 		t.Errorf("runs outside the period: %+v", sum.OutOfCompliance)
+	}
+}
+
+// TestEvidenceRefusesWhatItsVerifierWould: a complete evidence pack of
+// records whose times are out of index order by more than the skew would be
+// refused by VerifyEvidence; export refuses to write it, naming the first
+// such index, and writes a verifiable one with a larger skew.
+func TestEvidenceRefusesWhatItsVerifierWould(t *testing.T) {
+	dir := t.TempDir()
+	l := openTest(t, dir)
+	for i, m := range []int{0, 10, 1, 12} {
+		r := testRecord(i)
+		r.Time = contentStart.Add(time.Duration(m) * time.Minute)
+		if _, err := l.Append(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	closeTest(t, l)
+	o := reportOptions(t, dir)
+	var buf bytes.Buffer
+	_, err := Write(context.Background(), o, FormatEvidence, &buf)
+	if err == nil || !strings.Contains(err.Error(), "(the first at index 2)") || !strings.Contains(err.Error(), "larger time skew") {
+		t.Fatalf("export of out-of-order records: %v", err)
+	}
+	// A filtered pack claims no completeness: written as before.
+	f := o
+	f.Query = Query{Kind: audit.KindPlacement}
+	buf.Reset()
+	if _, err := Write(context.Background(), f, FormatEvidence, &buf); err != nil {
+		t.Fatalf("filtered pack: %v", err)
+	}
+	o.TimeSkew = time.Hour
+	buf.Reset()
+	if _, err := Write(context.Background(), o, FormatEvidence, &buf); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := VerifyEvidence(context.Background(), bytes.NewReader(buf.Bytes()), o.Log.Keys, o.Log.Verifier); err != nil {
+		t.Fatalf("the pack with a larger skew: %v", err)
 	}
 }

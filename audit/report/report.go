@@ -644,6 +644,9 @@ type builder struct {
 	skew    time.Duration
 	inForce *InForce
 	lists   listSink
+	// firstOutOfOrder is the index of the first row out of order by more
+	// than the skew (Verification.OutOfOrder counts them).
+	firstOutOfOrder uint64
 }
 
 func newBuilder(q Query, skew time.Duration) *builder {
@@ -665,6 +668,9 @@ func newBuilder(q Query, skew time.Duration) *builder {
 // returns whether the row is selected.
 func (b *builder) observe(r *Row) (bool, error) {
 	if r.Time.Before(b.maxTime.Add(-b.skew)) {
+		if b.sum.Verification.OutOfOrder == 0 {
+			b.firstOutOfOrder = r.Index
+		}
 		b.sum.Verification.OutOfOrder++
 	}
 	if r.Time.After(b.maxTime) {

@@ -160,6 +160,13 @@ func Write(ctx context.Context, o Options, format Format, w io.Writer) (*Summary
 	if err := checkEdges(o, cp, lo, hi, loTime, lastTime); err != nil {
 		return nil, err
 	}
+	if n := b.sum.Verification.OutOfOrder; n > 0 && format == FormatEvidence && !o.Query.Filtered() {
+		// A complete pack proves that no record of the period is missing
+		// only if record times are in index order to within the skew; its
+		// verifier refuses one that is not, so it is not written.
+		return nil, fmt.Errorf("report: %d records are earlier than a preceding record by more than the time skew %s (the first at index %d): "+
+			"a complete evidence pack of them would not verify; export with a larger time skew", n, o.TimeSkew, b.firstOutOfOrder)
+	}
 	b.sum.Verification.Records = hi - lo
 	sum := b.finish()
 	switch format {
