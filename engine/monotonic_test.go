@@ -3,7 +3,6 @@ package engine_test
 import (
 	"context"
 	"fmt"
-	"maps"
 	"math/rand/v2"
 	"os"
 	"testing"
@@ -32,14 +31,12 @@ func TestMonotonicity(t *testing.T) {
 	for _, id := range base.SiteIDs {
 		s, _ := base.Site(id)
 		sites = append(sites, s)
-		// The bare copy holds no certification and makes no claim by label.
-		// operator-sector stays: its absence means "commercial"
-		// (docs/policy-contract.md), a statement, not a missing fact.
-		claims := maps.Clone(s.Labels)
-		maps.DeleteFunc(claims, func(k, _ string) bool { return k != sectorLabel })
-		if len(s.Certifications) > 0 || len(claims) != len(s.Labels) {
+		// The bare copy holds no certification and makes no claim by label,
+		// operator-sector included: an unstated sector is no basis
+		// (docs/policy-contract.md), so leaving it out never allows.
+		if len(s.Certifications) > 0 || len(s.Labels) > 0 {
 			bare := s
-			bare.ID, bare.Certifications, bare.Labels = s.ID+"-bare", nil, claims
+			bare.ID, bare.Certifications, bare.Labels = s.ID+"-bare", nil, nil
 			sites = append(sites, bare)
 		}
 	}
@@ -165,8 +162,6 @@ func TestMonotonicity(t *testing.T) {
 		}
 	}
 }
-
-const sectorLabel = "sovereign-engine.io/operator-sector"
 
 func trimBare(id string) (string, bool) {
 	const s = "-bare"
