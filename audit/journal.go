@@ -362,7 +362,7 @@ func (j *journal) recover(ctx context.Context, tree Source, treeSize uint64) err
 	}
 	if len(replay) > 0 {
 		j.logger.Warn("audit journal: replaying entries journaled before a crash", "from", replay[0].index, "count", len(replay))
-		if _, err := j.integrateItems(ctx, replay); err != nil {
+		if _, err := j.integrateItems(ctx, replay, j.chunk); err != nil {
 			if errors.Is(err, errMisplaced) {
 				j.markFailed(err)
 			}
@@ -777,10 +777,20 @@ func (j *journal) integrate() {
 		}
 		items = j.gather(items)
 		backoff := 50 * time.Millisecond
+		retrying := false
 		for len(items) > 0 && j.failed.Load() == nil {
-			n, err := j.integrateItems(context.Background(), items)
+			batch := items
+			if retrying {
+				batch = items[:1]
+			}
+			n, err := j.integrateItems(context.Background(), batch, j.chunk)
 			items = items[n:]
 			j.dropIntegrated(j.integrated.Load())
+			if err == nil && retrying {
+				// The storage took an entry again: the rest in chunks.
+				retrying = false
+				continue
+			}
 			if err == nil {
 				j.lagErr.Store(nil)
 				break
@@ -791,6 +801,13 @@ func (j *journal) integrate() {
 				break
 			}
 			j.lagErr.Store(&err)
+			// Retry one entry at a time until one lands: a chunk split
+			// between two of Tessera's batches, whose first part fails
+			// and whose second part is sequenced once the storage heals,
+			// would put the second part at the first part's indices
+			// (errMisplaced, which stops the log). A single entry cannot
+			// be split. Chunks resume once one entry lands.
+			retrying = true
 			j.logger.Error("audit journal: integration into the log failed; retrying", "from", items[0].index, "pending", len(items), "err", err)
 			if j.isClosed() && backoff >= 5*time.Second {
 				j.fail(fmt.Errorf("closing with entries not integrated: %w", err))
@@ -824,12 +841,12 @@ var errMisplaced = errors.New("journaled entry landed at another index: another 
 // state's lock file, which would drop the driver's fcntl lock on it (POSIX
 // locks belong to the process, and any close releases them) while a batch
 // is being sequenced.
-func (j *journal) integrateItems(ctx context.Context, items []journalItem) (int, error) {
+func (j *journal) integrateItems(ctx context.Context, items []journalItem, size int) (int, error) {
 	j.handMu.Lock()
 	defer j.handMu.Unlock()
 	done := 0
 	for len(items) > 0 {
-		chunk := items[:min(len(items), j.chunk)]
+		chunk := items[:min(len(items), size)]
 		items = items[len(chunk):]
 		futures := make([]tessera.IndexFuture, len(chunk))
 		for i, it := range chunk {

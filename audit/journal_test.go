@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -389,5 +391,65 @@ func TestParseJournalZeroTail(t *testing.T) {
 	}
 	if _, _, err := parseJournal(torn, false); err == nil {
 		t.Error("a torn batch in a sealed segment was accepted")
+	}
+}
+
+// splitTree is a Tessera stand-in that sequences entries in the order their
+// futures are resolved, failing the first failures of them: as the POSIX
+// driver does when its state directory cannot be locked until it heals, and
+// a chunk split between two batches resolves its parts apart.
+type splitTree struct {
+	mu       sync.Mutex
+	failures int
+	size     uint64
+	calls    int
+}
+
+func (s *splitTree) add(_ context.Context, _ *tessera.Entry) tessera.IndexFuture {
+	return func() (tessera.Index, error) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.calls++
+		if s.failures > 0 {
+			s.failures--
+			return tessera.Index{}, errors.New("lock treeState.lock: permission denied")
+		}
+		s.size++
+		return tessera.Index{Index: s.size - 1}, nil
+	}
+}
+
+// TestJournalRetriesOneEntryAtATime: after a failed hand-over the journal
+// retries one entry until the storage takes one. Retrying the whole chunk
+// would let the storage heal between its entries: the first fails, the
+// rest are sequenced at the first's indices, and the log stops for good
+// (errMisplaced) after a transient fault.
+func TestJournalRetriesOneEntryAtATime(t *testing.T) {
+	tree := &splitTree{failures: 5} // the first chunk of 4 fails, and one retry
+	j, err := openJournal(context.Background(), t.TempDir(), nil, 0, tree.add, nil, 64, 4, 1<<20, nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.close(context.Background())
+	var ps []*pendingAppend
+	for i := range 8 {
+		p := &pendingAppend{ctx: context.Background(), entry: tessera.NewEntry([]byte(fmt.Sprintf("entry %d", i))), result: make(chan appendResult, 1)}
+		if err := j.submit(p); err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, p)
+	}
+	for i, p := range ps {
+		if res := <-p.result; res.err != nil || res.idx.Index != uint64(i) {
+			t.Fatalf("entry %d journaled at %d, %v", i, res.idx.Index, res.err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := j.awaitIntegrated(ctx, 8); err != nil {
+		t.Fatalf("not integrated after the storage healed: %v (failed: %v)", err, j.failed.Load())
+	}
+	if tree.size != 8 {
+		t.Errorf("tree size %d, want 8", tree.size)
 	}
 }
