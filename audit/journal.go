@@ -786,7 +786,7 @@ func (j *journal) integrate() {
 			n, err := j.integrateItems(context.Background(), batch, j.chunk)
 			items = items[n:]
 			j.dropIntegrated(j.integrated.Load())
-			if err == nil && retrying {
+			if err == nil && retrying && len(items) > 0 {
 				// The storage took an entry again: the rest in chunks.
 				retrying = false
 				continue
