@@ -477,11 +477,12 @@ func (l *Log) append(ctx context.Context, r *Record) (Receipt, error) {
 }
 
 // sealWithBody moves a prepared record's request and result into a body
-// (body.go), stores the body durably and seals the record that names it. A
-// log without a body store refuses the record (ErrRecordTooLarge).
+// (body.go), stores the body durably and seals the record that names it.
+// Both backends have a body store; without one the record is refused
+// (ErrRecordTooLarge), never appended naming a body nobody kept.
 func (l *Log) sealWithBody(ctx context.Context, r *Record, entrySize int) ([]byte, error) {
 	if l.bodies == nil {
-		return nil, fmt.Errorf("%w: entry of %d bytes exceeds %d, and the %s backend keeps no record bodies", ErrRecordTooLarge, entrySize, MaxEntrySize, l.opts.Backend)
+		return nil, fmt.Errorf("%w: entry of %d bytes exceeds %d, and the %s log has no body store", ErrRecordTooLarge, entrySize, MaxEntrySize, l.opts.Backend)
 	}
 	body := encodeBody(r.Request, r.Result)
 	if len(body) > MaxBodySize {
