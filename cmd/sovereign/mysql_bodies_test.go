@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -18,9 +19,10 @@ import (
 
 // On the mysql backend a decision too large for one log entry is answered
 // and logged, its body in the database: a placement over 300 candidate
-// sites, all refused, is served with its body put back, verifies through the
-// API's tile URL, exports as an evidence pack that verifies and replays; the
-// body altered in its table fails verification naming the record's index.
+// sites, all refused, is served with its body put back (by another replica
+// too), verifies through the API's tile URL, exports as an evidence pack that
+// verifies and replays; the body altered in its table fails verification
+// naming the record's index.
 func TestMySQLLogKeepsBodiesOfLargeDecisions(t *testing.T) {
 	if testing.Short() {
 		t.Skip("generates an inventory and starts a server on MariaDB")
@@ -75,6 +77,17 @@ func TestMySQLLogKeepsBodiesOfLargeDecisions(t *testing.T) {
 	pub := filepath.Join(dataDir, audit.SigningPublicKeysFile)
 	if code, out, errOut := runCLI(t, "", "audit", "verify", "--log", tiles, "--public-key", pub); code != 0 {
 		t.Fatalf("verify: %d\n%s%s", code, out, errOut)
+	}
+	// Another replica of the log serves the body it did not write.
+	dirB := t.TempDir()
+	copyDataKeys(t, dataDir, dirB)
+	sB := startServerWith(t, serverStart{dataDir: dirB, inventory: inv, env: []string{"SOVEREIGN_LOG_DSN=" + dsn}, ready: 60 * time.Second},
+		"--log-backend", "mysql")
+	if eB := fetchEntry(t, client, sB.addr, a.Audit.Index); eB.Record.Body == nil || *eB.Record.Body != *ref || !bytes.Equal(eB.Record.Result, e.Record.Result) {
+		t.Fatalf("entry %d read on another replica: body %+v, result %d bytes", a.Audit.Index, eB.Record.Body, len(eB.Record.Result))
+	}
+	if code, out, errOut := runCLI(t, "", "audit", "verify", "--log", "http://"+sB.addr+"/v1/audit/log", "--public-key", pub); code != 0 {
+		t.Fatalf("verify through another replica: %d\n%s%s", code, out, errOut)
 	}
 	pack := filepath.Join(t.TempDir(), "pack.tar.gz")
 	if code, out, errOut := runCLI(t, "", "audit", "export", "--log", tiles, "--public-key", pub, "--format", "evidence", "-o", pack); code != 0 {
