@@ -117,9 +117,8 @@ var decisionKinds = map[string]audit.Kind{
 	engine.KindTransfer:  audit.KindTransfer,
 }
 
-// ErrDecisionTooLarge is a decision whose record the log cannot keep: over
-// audit.MaxBodySize, or too large for one entry on a log that keeps no
-// bodies (the mysql backend). It is refused (422 on candidates) rather than
+// ErrDecisionTooLarge is a decision whose record the log cannot keep: its
+// body over audit.MaxBodySize. It is refused (422 on candidates) rather than
 // answered unlogged.
 var ErrDecisionTooLarge = audit.ErrRecordTooLarge
 

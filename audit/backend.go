@@ -53,6 +53,9 @@ type backend struct {
 	close         func() error
 	// where names the storage for errors and logs, without secrets.
 	where string
+	// db is the mysql backend's database, which also holds the record
+	// bodies (MySQLBodyTable); nil for POSIX.
+	db *sql.DB
 }
 
 func openBackend(ctx context.Context, o Options) (*backend, error) {
@@ -120,7 +123,7 @@ func openBackend(ctx context.Context, o Options) (*backend, error) {
 			}
 			return nil
 		}
-		return &backend{driver: driver, probe: probe, close: db.Close, where: "mysql " + where}, nil
+		return &backend{driver: driver, probe: probe, close: db.Close, where: "mysql " + where, db: db}, nil
 	default:
 		return nil, fmt.Errorf("audit: unknown backend %q (want %s or %s)", o.Backend, BackendPOSIX, BackendMySQL)
 	}
@@ -164,6 +167,9 @@ func applyMySQLSchema(ctx context.Context, db *sql.DB) error {
 		if _, err := db.ExecContext(ctx, strings.Join(lines, "\n")); err != nil {
 			return fmt.Errorf("create schema: %w", err)
 		}
+	}
+	if _, err := db.ExecContext(ctx, mysqlBodySchema); err != nil {
+		return fmt.Errorf("create table %s: %w", MySQLBodyTable, err)
 	}
 	return nil
 }

@@ -40,8 +40,8 @@ const MaxBodySize = 256 << 20
 const RecordVersionBody = 2
 
 // ErrRecordTooLarge is a record too large for one log entry that cannot be
-// kept with a body: the log has no body store (the mysql backend), or the
-// body would exceed MaxBodySize. Nothing is appended; the API answers 422.
+// kept with a body: the body would exceed MaxBodySize. Nothing is appended;
+// the API answers 422.
 var ErrRecordTooLarge = errors.New("record too large for one log entry")
 
 // BodyRef names a record's body by digest and size.
@@ -150,6 +150,14 @@ func readBodyFrom(r io.Reader, sum string) ([]byte, error) {
 	return b, nil
 }
 
+// bodyWriter stores record bodies durably: put returns once body is on
+// stable storage under sum, before the record naming it is appended.
+// bodyStore (POSIX, a log directory's bodies/) and mysqlBodies (the mysql
+// backend's table) are the two.
+type bodyWriter interface {
+	put(ctx context.Context, sum string, body []byte) error
+}
+
 // bodyStore writes bodies durably into a log directory.
 type bodyStore struct{ logDir string }
 
@@ -158,7 +166,7 @@ type bodyStore struct{ logDir string }
 // is appended, so that no entry can name a body a crash lost. A crash before
 // the append leaves a body no record names (or a .tmp- file), which
 // verification ignores.
-func (s bodyStore) put(sum string, body []byte) error {
+func (s bodyStore) put(_ context.Context, sum string, body []byte) error {
 	p := bodyPath(s.logDir, sum)
 	// Written even when a file of that name exists: a damaged copy left by
 	// a crash is replaced, not trusted. (A decision's body holds its own

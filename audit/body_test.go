@@ -184,7 +184,7 @@ func TestBodyTamper(t *testing.T) {
 func TestBodyOrphanAndRestart(t *testing.T) {
 	dir, _, _, _ := bodyLog(t)
 	orphan := encodeBody([]byte(`{"a":1}`), []byte(`{"b":2}`))
-	if err := (bodyStore{logDir: filepath.Join(dir, LogDir)}).put(strings.Repeat("ab", 32), orphan); err != nil {
+	if err := (bodyStore{logDir: filepath.Join(dir, LogDir)}).put(context.Background(), strings.Repeat("ab", 32), orphan); err != nil {
 		t.Fatal(err)
 	}
 	l := openTest(t, dir)

@@ -227,9 +227,9 @@ type Log struct {
 
 	// requestKey keys the digest of redacted requests (RequestKeyFile).
 	requestKey []byte
-	// bodies stores the bodies of records too large for one entry (POSIX
-	// only; nil for the mysql backend, which refuses such records).
-	bodies *bodyStore
+	// bodies stores the bodies of records too large for one entry: the log
+	// directory's bodies/ (POSIX) or the database's MySQLBodyTable (mysql).
+	bodies bodyWriter
 
 	metrics *logMetrics
 }
@@ -356,8 +356,12 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 	l.reader = reader
 	l.source = exactSource{reader}
 	if l.logDir != "" {
-		l.bodies = &bodyStore{logDir: l.logDir}
+		l.bodies = bodyStore{logDir: l.logDir}
 		l.source = withBodies{exactSource{reader}, dirBodies{l.logDir}}
+	} else if be.db != nil {
+		mb := mysqlBodies{db: be.db}
+		l.bodies = mb
+		l.source = withBodies{exactSource{reader}, mb}
 	}
 	l.cancel = cancel
 	if useJournal {
@@ -445,7 +449,7 @@ func (l *Log) append(ctx context.Context, r *Record) (Receipt, error) {
 		return Receipt{}, err
 	}
 	if len(entry) > MaxEntrySize {
-		if entry, err = l.sealWithBody(r, len(entry)); err != nil {
+		if entry, err = l.sealWithBody(ctx, r, len(entry)); err != nil {
 			return Receipt{}, err
 		}
 	}
@@ -473,11 +477,12 @@ func (l *Log) append(ctx context.Context, r *Record) (Receipt, error) {
 }
 
 // sealWithBody moves a prepared record's request and result into a body
-// (body.go), stores the body durably and seals the record that names it. A
-// log without a body store refuses the record (ErrRecordTooLarge).
-func (l *Log) sealWithBody(r *Record, entrySize int) ([]byte, error) {
+// (body.go), stores the body durably and seals the record that names it.
+// Both backends have a body store; without one the record is refused
+// (ErrRecordTooLarge), never appended naming a body nobody kept.
+func (l *Log) sealWithBody(ctx context.Context, r *Record, entrySize int) ([]byte, error) {
 	if l.bodies == nil {
-		return nil, fmt.Errorf("%w: entry of %d bytes exceeds %d, and the %s backend keeps no record bodies", ErrRecordTooLarge, entrySize, MaxEntrySize, l.opts.Backend)
+		return nil, fmt.Errorf("%w: entry of %d bytes exceeds %d, and the %s log has no body store", ErrRecordTooLarge, entrySize, MaxEntrySize, l.opts.Backend)
 	}
 	body := encodeBody(r.Request, r.Result)
 	if len(body) > MaxBodySize {
@@ -497,7 +502,7 @@ func (l *Log) sealWithBody(r *Record, entrySize int) ([]byte, error) {
 	if len(entry) > MaxEntrySize {
 		return nil, fmt.Errorf("%w: entry of %d bytes exceeds %d even with its body apart", ErrInvalidRecord, len(entry), MaxEntrySize)
 	}
-	if err := l.bodies.put(ref.SHA256, body); err != nil {
+	if err := l.bodies.put(ctx, ref.SHA256, body); err != nil {
 		return nil, fmt.Errorf("%w: record body: %w", ErrUnavailable, err)
 	}
 	r.Body, r.Version = ref, RecordVersionBody

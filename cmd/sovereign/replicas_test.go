@@ -47,7 +47,9 @@ func copyDataKeys(t *testing.T, from, to string) {
 // Three replicas share one log on MariaDB under concurrent load; one is
 // SIGKILLed in the middle. Every decision answered 200 by any replica is in the
 // log exactly once, with a valid signature (audit verify over a survivor's tile
-// API), and the survivors answered every request sent to them throughout.
+// API), and the survivors answered every request sent to them throughout. Some
+// decisions are too large for one entry: their bodies, committed in the
+// database before their entries, are served by every replica and verified.
 func TestReplicasShareOneMySQLLogThroughASIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts three servers and kills one")
@@ -63,10 +65,12 @@ func TestReplicasShareOneMySQLLogThroughASIGKILL(t *testing.T) {
 	bodies := []string{
 		`{"dataset": "customer-pii-eu", "operation": "store"}`,
 		`{"dataset": "customer-pii-eu", "from": "fra-1", "to": "us-east-1", "type": "replicate", "mechanism": {"kind": "scc", "module": "C2P"}}`,
+		bigPlacement(),
 	}
 	client := &http.Client{Timeout: 15 * time.Second}
 	var mu sync.Mutex
 	var got []answered
+	big := map[string]bool{} // decision ids of answers whose record needs a body
 	var killedAt time.Time
 	okAfterKill := make([]int, len(replicas))
 	var survivorFailures []string
@@ -84,7 +88,10 @@ func TestReplicasShareOneMySQLLogThroughASIGKILL(t *testing.T) {
 				}
 				r := (w + i) % len(replicas)
 				path, body := "/v1/decisions/placement", bodies[0]
-				if (w+i)%2 == 1 {
+				switch {
+				case w == 0 && i%4 == 0:
+					body = bodies[2]
+				case (w+i)%2 == 1:
 					path, body = "/v1/decisions/transfer", bodies[1]
 				}
 				resp, err := client.Post("http://"+replicas[r].addr+path, "application/json", strings.NewReader(body))
@@ -105,6 +112,9 @@ func TestReplicasShareOneMySQLLogThroughASIGKILL(t *testing.T) {
 						t.Errorf("a 200 without an audit receipt: %s", b)
 					} else {
 						got = append(got, a)
+						if body == bodies[2] {
+							big[a.DecisionID] = true
+						}
 					}
 					if !killedAt.IsZero() {
 						okAfterKill[r]++
@@ -132,10 +142,10 @@ func TestReplicasShareOneMySQLLogThroughASIGKILL(t *testing.T) {
 	if okAfterKill[1] == 0 || okAfterKill[2] == 0 {
 		t.Fatalf("survivors answered %v after the kill", okAfterKill[1:])
 	}
-	if len(got) < 30 {
-		t.Fatalf("only %d decisions answered; the test proves nothing", len(got))
+	if len(got) < 30 || len(big) == 0 {
+		t.Fatalf("only %d decisions answered, %d with a body; the test proves nothing", len(got), len(big))
 	}
-	t.Logf("%d decisions answered, %v by the survivors after the kill", len(got), okAfterKill[1:])
+	t.Logf("%d decisions answered (%d with a body), %v by the survivors after the kill", len(got), len(big), okAfterKill[1:])
 
 	// Exactly once: the index of every answer is unique, and the log holds each
 	// answered decision id once, at that index, with the answered entry hash.
@@ -183,10 +193,14 @@ func TestReplicasShareOneMySQLLogThroughASIGKILL(t *testing.T) {
 			t.Fatalf("entry %d: %v", e.Index, err)
 		}
 		var rec struct {
-			ID string `json:"id"`
+			ID   string         `json:"id"`
+			Body *audit.BodyRef `json:"body"`
 		}
 		if err := json.Unmarshal(dec.Record, &rec); err != nil {
 			t.Fatal(err)
+		}
+		if big[rec.ID] && rec.Body == nil {
+			t.Fatalf("entry %d: decision %s too large for one entry is logged without a body", e.Index, rec.ID)
 		}
 		inLog[rec.ID]++
 		if a, ok := byID[rec.ID]; ok && (a.Audit.Index != e.Index || a.Audit.EntrySHA256 != dec.EntrySHA256) {
