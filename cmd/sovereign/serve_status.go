@@ -94,12 +94,9 @@ func checkStatus(o serveOptions) (statusTarget, error) {
 	}
 	client := &http.Client{Timeout: 10 * time.Second}
 	if o.bundleOpts.tokenFile != "" {
-		c, err := bundleClient(target, o.bundleOpts.tokenFile, 0)
-		if err != nil {
-			return statusTarget{}, fmt.Errorf("status reports: %w", err)
+		if client, err = tokenClient("--bundle-token-file (sent with status reports)", target, o.bundleOpts.tokenFile, 10*time.Second); err != nil {
+			return statusTarget{}, err
 		}
-		c.Timeout = 10 * time.Second
-		client = c
 	}
 	return statusTarget{url: target, client: client, siteID: id}, nil
 }
