@@ -19,6 +19,7 @@ import (
 	"github.com/sovereign-engine/sovereign/api"
 	"github.com/sovereign-engine/sovereign/api/auth"
 	"github.com/sovereign-engine/sovereign/audit"
+	"github.com/sovereign-engine/sovereign/audit/witness"
 	"github.com/sovereign-engine/sovereign/fleet"
 )
 
@@ -239,5 +240,67 @@ func TestFleetView(t *testing.T) {
 		if !strings.Contains(string(metrics), want+"\n") {
 			t.Errorf("metrics lack %q", want)
 		}
+	}
+}
+
+// With the control plane's own witness following a site's log, the fleet
+// view says whether the checkpoint the site reports is the one the witness
+// cosigned: a real log, a real witness, a real add-checkpoint.
+func TestFleetViewChecksCheckpointsAgainstTheWitness(t *testing.T) {
+	ctx := context.Background()
+	siteLog, err := audit.Open(ctx, audit.Options{DataDir: t.TempDir(), Origin: "sovereign/fra-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = siteLog.Close(context.Background()) })
+	w, err := witness.Open(t.TempDir(), "test-witness", []string{siteLog.VerifierKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw []byte
+	waitFor(t, func() bool { raw, err = siteLog.Checkpoint(ctx); return err == nil })
+	if _, err := w.AddCheckpoint(0, nil, raw); err != nil {
+		t.Fatal(err)
+	}
+	cosigned, err := fleet.ParseCheckpoint(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	authn, err := auth.NewAuthenticator(&auth.Config{Tokens: []auth.TokenConfig{
+		{Principal: "root", Roles: []string{"admin"}, SHA256: sha(tokAdmin)},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	publishTarball(t, dir, "site.tar.gz", "r1")
+	ts := newTestServer(t, func(cfg *api.Config) {
+		cfg.Auth, cfg.ServeBundlesDir, cfg.Witness, cfg.Fleet = authn, dir, w, &api.FleetConfig{}
+	})
+	forked := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+	for site, cp := range map[string]fleet.Checkpoint{
+		"same":     cosigned,
+		"fork":     {Origin: cosigned.Origin, Size: cosigned.Size, RootHash: forked},
+		"larger":   {Origin: cosigned.Origin, Size: cosigned.Size + 5, RootHash: forked},
+		"unfollow": {Origin: "sovereign/elsewhere", Size: cosigned.Size, RootHash: cosigned.RootHash},
+	} {
+		body := statusReportWith(site, "r1", "", func(r *fleet.Report) { r.Checkpoint = &cp })
+		if status, _, b := ts.do(t, http.MethodPost, "/v1/status", tokAdmin, body); status != 200 {
+			t.Fatalf("%s: %d %s", site, status, b)
+		}
+	}
+	status, _, b := ts.do(t, http.MethodGet, "/v1/fleet", tokAdmin, nil)
+	var page fleet.Page
+	if status != 200 || json.Unmarshal(b, &page) != nil {
+		t.Fatalf("fleet view: %d %s", status, b)
+	}
+	want := map[string]string{"same": fleet.WitnessConsistent, "fork": fleet.WitnessInconsistent, "larger": fleet.WitnessUnknown, "unfollow": fleet.WitnessUnknown}
+	for _, s := range page.Sites {
+		if s.Checkpoint == nil || s.Checkpoint.Witness != want[s.ID] {
+			t.Errorf("%s: witness %+v, want %s", s.ID, s.Checkpoint, want[s.ID])
+		}
+	}
+	if len(page.Sites) != len(want) {
+		t.Fatalf("%d sites, want %d", len(page.Sites), len(want))
 	}
 }
