@@ -103,7 +103,11 @@ type site struct {
 // Registry keeps the latest report of every site. It is safe for concurrent
 // use.
 type Registry struct {
-	o       Options
+	o Options
+	// since is when the registry opened: a site is stale only once it has
+	// been silent for StaleAfter while this control plane could hear it, so
+	// a restart after downtime does not mark (and record) every site stale.
+	since   time.Time
 	mu      sync.Mutex
 	sites   map[string]*site
 	dirty   bool
@@ -133,7 +137,7 @@ func New(o Options) (*Registry, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	g := &Registry{o: o, sites: map[string]*site{}}
+	g := &Registry{o: o, since: o.Now().UTC(), sites: map[string]*site{}}
 	if err := g.load(); err != nil {
 		return nil, err
 	}
@@ -282,32 +286,63 @@ func change(s *site, isNew bool, to State, now time.Time) (Change, bool) {
 
 // Sweep judges every site now (a site goes stale, or starts lagging, without
 // reporting), calls record for each site whose state changed, and keeps the
-// new state of those recorded. It returns the fleet's summary and the first
-// error of record (the sites it failed for are judged again next time).
+// new state of those recorded. Many sites can change at once (a publication
+// they all lag behind), so the records are written sweepWriters at a time:
+// the log commits concurrent appends together. It returns the fleet's
+// summary and the first error of record (the sites it failed for are judged
+// again next time).
 func (g *Registry) Sweep(record func(Change) error) (Summary, error) {
 	now := g.o.Now().UTC()
 	pub := g.publishedOnce()
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	type pending struct {
+		s   *site
+		c   Change
+		err error
+	}
 	var sum Summary
-	var first error
+	var todo []*pending
 	for _, s := range g.sites {
 		to := g.judge(s, now, pub).State
 		if c, changed := change(s, false, to, now); changed {
-			if err := record(c); err != nil {
-				if first == nil {
-					first = err
-				}
-				continue
-			}
-			s.State = to
-			g.dirty = true
+			todo = append(todo, &pending{s: s, c: c})
 		}
 		sum.add(to)
+	}
+	work := make(chan *pending)
+	var wg sync.WaitGroup
+	for range min(sweepWriters, len(todo)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range work {
+				p.err = record(p.c)
+			}
+		}()
+	}
+	for _, p := range todo {
+		work <- p
+	}
+	close(work)
+	wg.Wait()
+	var first error
+	for _, p := range todo {
+		if p.err != nil {
+			if first == nil {
+				first = p.err
+			}
+			continue
+		}
+		p.s.State = p.c.To
+		g.dirty = true
 	}
 	g.summary.Store(&sum)
 	return sum, first
 }
+
+// sweepWriters is how many records a sweep writes at once.
+const sweepWriters = 32
 
 // Summary counts the sites and those stale, lagging and refusing.
 type Summary struct {
@@ -374,7 +409,11 @@ const (
 
 // judge is the state of s at now against what is published.
 func (g *Registry) judge(s *site, now time.Time, published func(string) (Published, bool)) judged {
-	j := judged{State: State{Stale: now.Sub(s.LastSeen) > g.o.StaleAfter}}
+	heard := s.LastSeen
+	if heard.Before(g.since) {
+		heard = g.since
+	}
+	j := judged{State: State{Stale: now.Sub(heard) > g.o.StaleAfter}}
 	names := make([]string, 0, len(s.Report.Bundles))
 	for n := range s.Report.Bundles {
 		names = append(names, n)

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -40,6 +41,7 @@ type fixture struct {
 	clock     *clock
 	published Published
 	reg       *Registry
+	mu        sync.Mutex // Sweep records concurrently
 	changes   []Change
 	failNext  bool
 }
@@ -47,6 +49,9 @@ type fixture struct {
 func newFixture(t *testing.T, o Options) *fixture {
 	t.Helper()
 	f := &fixture{clock: &clock{time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)}}
+	if o.Now != nil {
+		f.clock.t = o.Now()
+	}
 	f.published = Published{Revision: "r1", ETag: "e1", At: f.clock.t.Add(-time.Hour)}
 	o.Now = f.clock.now
 	o.StaleAfter, o.LagAfter = time.Minute, 5*time.Minute
@@ -60,6 +65,8 @@ func newFixture(t *testing.T, o Options) *fixture {
 }
 
 func (f *fixture) record(c Change) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if f.failNext {
 		f.failNext = false
 		return errors.New("log down")
@@ -236,10 +243,17 @@ func TestRegistryPersistsAndIsBounded(t *testing.T) {
 	}
 	f.takeChanges()
 
-	g := newFixture(t, Options{Path: path, MaxSites: 2})
-	g.clock = f.clock
+	// The control plane was down for an hour: b is not stale until it has
+	// been silent for StaleAfter since the restart.
+	f.clock.advance(time.Hour)
+	g := newFixture(t, Options{Path: path, MaxSites: 2, Now: f.clock.now})
 	g.apply(t, report("a", "r1", "e1"))
+	g.sweep(t)
 	want(t, "after restart", g.takeChanges())
+	g.clock.advance(61 * time.Second)
+	g.apply(t, report("a", "r1", "e1"))
+	g.sweep(t)
+	want(t, "silent since the restart", g.takeChanges(), "b:stale {Revision:r1 Refusing:false Stale:true Lagging:false}")
 	if s := g.site(t, "b"); s.Decisions != 5 || s.Checkpoint == nil || s.Checkpoint.Size != 10 {
 		t.Fatalf("b after restart: %+v", s)
 	}
