@@ -231,7 +231,7 @@ func (s *Server) SweepFleet(ctx context.Context) error {
 	_, err := s.fleet.Sweep(func(ch fleet.Change) error {
 		return s.recordFleetChange(ctx, audit.SystemPrincipal, ch)
 	})
-	return errors.Join(err, s.fleet.Flush())
+	return errors.Join(err, s.fleet.Flush(false))
 }
 
 // runFleet sweeps until ctx is done.

@@ -284,7 +284,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, drain time.Duration
 			<-swept
 			// What the sites reported since the last sweep survives the
 			// restart.
-			if err := s.fleet.Flush(); err != nil {
+			if err := s.fleet.Flush(true); err != nil {
 				s.cfg.Logger.Error("fleet state not written", "err", err)
 			}
 		}()

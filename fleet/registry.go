@@ -107,11 +107,17 @@ type Registry struct {
 	// since is when the registry opened: a site is stale only once it has
 	// been silent for StaleAfter while this control plane could hear it, so
 	// a restart after downtime does not mark (and record) every site stale.
-	since   time.Time
-	mu      sync.Mutex
-	sites   map[string]*site
-	dirty   bool
-	summary atomic.Pointer[Summary]
+	since time.Time
+	mu    sync.Mutex
+	sites map[string]*site
+	// ids are the sites' ids, sorted: the fleet view's order.
+	ids []string
+	// dirty: a site or a state changed since the state file was written;
+	// touched: only reports (last seen, counters) did, written at most
+	// every flushEvery.
+	dirty, touched bool
+	written        time.Time
+	summary        atomic.Pointer[Summary]
 }
 
 // stateFile is the registry's file.
@@ -187,18 +193,26 @@ func (g *Registry) load() error {
 			return fmt.Errorf("fleet: state %s: sites[%d]: not a site", g.o.Path, i)
 		}
 		g.sites[s.ID] = s
+		g.ids = append(g.ids, s.ID)
 	}
+	slices.Sort(g.ids)
 	return nil
 }
 
-// Flush writes the state file if anything changed since the last write;
-// atomically, so a crash leaves the old file or the new one.
-func (g *Registry) Flush() error {
+// flushEvery is how often reports that changed no state are written.
+const flushEvery = time.Minute
+
+// Flush writes the state file, atomically (a crash leaves the old file or
+// the new one): at once when a site or a state changed, within flushEvery
+// when only reports did (what a site last said, it says again within its
+// interval), and whatever changed when force is set (at shutdown).
+func (g *Registry) Flush(force bool) error {
 	if g.o.Path == "" {
 		return nil
 	}
+	now := g.o.Now()
 	g.mu.Lock()
-	if !g.dirty {
+	if !g.dirty && !(g.touched && (force || now.Sub(g.written) >= flushEvery)) {
 		g.mu.Unlock()
 		return nil
 	}
@@ -207,7 +221,7 @@ func (g *Registry) Flush() error {
 		c := *s
 		st.Sites = append(st.Sites, &c)
 	}
-	g.dirty = false
+	g.dirty, g.touched, g.written = false, false, now
 	g.mu.Unlock()
 	sort.Slice(st.Sites, func(i, j int) bool { return st.Sites[i].ID < st.Sites[j].ID })
 	raw, err := json.Marshal(st)
@@ -248,15 +262,22 @@ func (g *Registry) Apply(principal string, r Report, record func(Change) error) 
 	s.Report = r
 	s.Decisions += r.Metrics.Decisions
 	s.Denials += r.Metrics.Denials
-	to := g.judge(&s, now, g.publishedOnce()).State
+	to := g.state(&s, now, g.publishedOnce())
 	if c, changed := change(&s, old == nil, to, now); changed {
 		if err := record(c); err != nil {
 			return err
 		}
 	}
+	if old == nil {
+		i, _ := slices.BinarySearch(g.ids, s.ID)
+		g.ids = slices.Insert(g.ids, i, s.ID)
+	}
+	if old == nil || s.State != to {
+		g.dirty = true
+	}
+	g.touched = true
 	s.State = to
 	g.sites[s.ID] = &s
-	g.dirty = true
 	return nil
 }
 
@@ -304,7 +325,7 @@ func (g *Registry) Sweep(record func(Change) error) (Summary, error) {
 	var sum Summary
 	var todo []*pending
 	for _, s := range g.sites {
-		to := g.judge(s, now, pub).State
+		to := g.state(s, now, pub)
 		if c, changed := change(s, false, to, now); changed {
 			todo = append(todo, &pending{s: s, c: c})
 		}
@@ -447,6 +468,29 @@ func (g *Registry) judge(s *site, now time.Time, published func(string) (Publish
 	return j
 }
 
+// state is judge's State without the views, allocating nothing for a site
+// of one bundle: the sweep, the summary and the filters judge every site.
+func (g *Registry) state(s *site, now time.Time, published func(string) (Published, bool)) State {
+	if len(s.Report.Bundles) != 1 {
+		return g.judge(s, now, published).State
+	}
+	heard := s.LastSeen
+	if heard.Before(g.since) {
+		heard = g.since
+	}
+	st := State{Stale: now.Sub(heard) > g.o.StaleAfter, Refusing: s.Report.Inventory.Code != ""}
+	for n, b := range s.Report.Bundles {
+		st.Revision = b.ActiveRevision
+		if b.Code != "" {
+			st.Refusing = true
+		}
+		if p, ok := published(n); ok && !sameVersion(b, p) && now.Sub(p.At) > g.o.LagAfter {
+			st.Lagging = true
+		}
+	}
+	return st
+}
+
 // sameVersion: the site runs the published file (same ETag), or a bundle of
 // the same revision (a site restarted on its last good copy has no ETag).
 func sameVersion(b BundleStatus, p Published) bool {
@@ -552,23 +596,18 @@ func (g *Registry) List(f Filter) (Page, error) {
 	now := g.o.Now().UTC()
 	pub := g.publishedOnce()
 	g.mu.Lock()
-	ids := make([]string, 0, len(g.sites))
-	for id := range g.sites {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
 	page := Page{Sites: []SiteView{}}
-	for _, id := range ids {
+	for _, id := range g.ids {
 		s := g.sites[id]
-		j := g.judge(s, now, pub)
-		page.Summary.add(j.State)
+		st := g.state(s, now, pub)
+		page.Summary.add(st)
 		if id <= after || len(page.Sites) > f.Limit {
 			continue
 		}
-		if (f.Stale && !j.Stale) || (f.Lagging && !j.Lagging) || (f.Refusing && !j.Refusing) {
+		if (f.Stale && !st.Stale) || (f.Lagging && !st.Lagging) || (f.Refusing && !st.Refusing) {
 			continue
 		}
-		page.Sites = append(page.Sites, view(s, j, now))
+		page.Sites = append(page.Sites, view(s, g.judge(s, now, pub), now))
 	}
 	g.mu.Unlock()
 	if len(page.Sites) > f.Limit {

@@ -238,7 +238,7 @@ func TestRegistryPersistsAndIsBounded(t *testing.T) {
 	if err := f.reg.Apply("p", report("c", "r1", "e1"), f.record); !errors.Is(err, ErrFull) {
 		t.Fatalf("third site: %v, want ErrFull", err)
 	}
-	if err := f.reg.Flush(); err != nil {
+	if err := f.reg.Flush(true); err != nil {
 		t.Fatal(err)
 	}
 	f.takeChanges()

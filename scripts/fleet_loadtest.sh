@@ -14,6 +14,7 @@
 #
 # Usage:   scripts/fleet_loadtest.sh
 # Env:     SITES=10000 RATE=333 DURATION=60s ADDR=127.0.0.1:<free>
+#          DASHBOARD=0    do not read the fleet view during the run
 #          SKIP_BUILD=1   reuse bin/sovereign and bin/loadgen
 # Output:  loadgen's table on stdout; .bench/fleet/ holds the bodies, logs and JSON report.
 # Needs:   go, curl, jq.
@@ -91,7 +92,8 @@ sites=$(curl -sf -H "Authorization: Bearer auditor-$TOKEN" "http://$ADDR/v1/flee
 [[ $sites == "$SITES" ]] || die "the fleet view has $sites sites, want $SITES"
 
 # A dashboard reading the fleet view, every page, every 5 s, during the run.
-(
+dashboard() {
+	local cursor page
 	while sleep 5; do
 		cursor=""
 		while :; do
@@ -100,8 +102,11 @@ sites=$(curl -sf -H "Authorization: Bearer auditor-$TOKEN" "http://$ADDR/v1/flee
 			[[ -n $cursor ]] || break
 		done
 	done
-) &
-pids+=("$!")
+}
+if [[ ${DASHBOARD:-1} != 0 ]]; then
+	dashboard >/dev/null 2>&1 &
+	pids+=("$!")
+fi
 
 echo "== $RATE reports/s for $DURATION, open loop"
 bin/loadgen -url "$url" -H "Authorization: Bearer $TOKEN" "${args[@]}" -rate "$RATE" -duration "$DURATION" \
