@@ -114,3 +114,8 @@ bin/loadgen -url "$url" -H "Authorization: Bearer $TOKEN" "${args[@]}" -rate "$R
 	jq -r '"\(.label): \(.ok) ok, \(.errors) errors, \(.ok_rps | . * 10 | floor / 10) reports/s; p50 \(.latency.p50_ms) ms, p90 \(.latency.p90_ms) ms, p99 \(.latency.p99_ms) ms, max \(.latency.max_ms) ms"'
 ls -l "$BENCH/data/fleet/state.json"
 grep -c '"fleet sweep"' "$BENCH/cp.log" || true
+# The server's own view of the same requests (time in the handler chain, without the
+# client's and the scheduler's share): the fraction answered within each bucket.
+curl -sf "http://$ADDR/metrics" | awk '/^sovereign_http_request_duration_seconds_(bucket|count)\{.*route="\/v1\/status"/ {
+	if ($1 ~ /_count/) total = $2; else { match($1, /le="[^"]+"/); le = substr($1, RSTART + 4, RLENGTH - 5); b[le] = $2; order[++n] = le } }
+	END { printf "server-side, all reports (registration included):"; for (i = 1; i <= n; i++) if (order[i] != "+Inf") printf " <=%ss %.2f%%", order[i], 100 * b[order[i]] / total; print "" }'
