@@ -81,6 +81,9 @@ var routeRules = map[string]routeRule{
 		}
 		return auth.Ref(auth.TypeInventory, "current")
 	}},
+	// The fleet view is every site's status; a site's report names its site
+	// in the body (handlerAuthorized).
+	"GET /v1/fleet":               {auth.ActionFleetRead, func(*Server, *gin.Context) auth.Resource { return auth.Ref(auth.TypeFleet, "sites") }},
 	"POST /v1/admission/validate": {auth.ActionAdmit, admissionSite},
 	"POST /v1/admission/mutate":   {auth.ActionAdmit, admissionSite},
 }
@@ -97,6 +100,8 @@ var handlerAuthorized = map[string]bool{
 	"POST /v1/decisions/placement":    true,
 	"POST /v1/decisions/transfer":     true,
 	"POST /v1/decisions/:id/override": true,
+	// A status report is authorized as the site it names.
+	"POST /v1/status": true,
 }
 
 const identityKey = "sovereign.identity"

@@ -71,6 +71,8 @@ func (e *recordError) answer() errorAnswer {
 		a.message = "the admission decision could not be recorded in the audit log, so it is not answered: " + e.err.Error()
 	case audit.KindOverride:
 		a.message = "the override could not be recorded in the audit log, so it did not happen"
+	case audit.KindFleetStatus:
+		a.message = "the site's status change could not be recorded in the audit log, so the report was not taken; send it again"
 	}
 	return a
 }
@@ -84,6 +86,8 @@ func recordedAs(k audit.Kind) string {
 		return "override"
 	case audit.KindAccessDenied:
 		return "refused access attempt"
+	case audit.KindFleetStatus:
+		return "site status change"
 	}
 	return "decision"
 }

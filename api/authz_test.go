@@ -67,7 +67,7 @@ func testAuthConfig() *auth.Config {
 		{Principal: "klinikum-ci", Tenant: "klinikum", Roles: []string{"tenant"}, SHA256: sha(tokKlinikum)},
 		{Principal: "acme-oncall", Tenant: "acme", Roles: []string{"tenant", "break-glass"}, SHA256: sha(tokAcmeBreak)},
 		{Principal: "kube-apiserver", Roles: []string{"webhook"}, SHA256: sha(tokWebhook)},
-		{Principal: "site-fra-1", Roles: []string{"site"}, SHA256: sha(tokSite)},
+		{Principal: "site-fra-1", Roles: []string{"site"}, Site: "fra-1", SHA256: sha(tokSite)},
 		{Principal: "nobody", Roles: []string{"unused"}, SHA256: sha(tokNoRole)},
 	}}
 }
@@ -85,6 +85,7 @@ func newAuthServer(t *testing.T) *testServer {
 	return newAdmissionServer(t, func(c *api.Config) {
 		c.Auth = authn
 		c.ServeBundlesDir = bundleDir
+		c.Fleet = &api.FleetConfig{}
 	})
 }
 
@@ -170,6 +171,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"report acme", "GET", "/v1/audit/report?tenant=acme", nil},
 		{"bundle status", "GET", "/v1/bundles/status", nil},
 		{"bundle file", "GET", "/v1/bundles/site.tar.gz", nil},
+		{"fleet view", "GET", "/v1/fleet", nil},
+		{"status report fra-1", "POST", "/v1/status", statusReport("fra-1", "r1")},
 	}
 	// Expected status per principal, in the order of eps.
 	const (
@@ -187,16 +190,16 @@ func TestAuthorizationMatrix(t *testing.T) {
 		return out
 	}
 	expect := map[string][]int{
-		//                placement: acme kli  acmeW kliW inl  sneak claim noT  transfer: acme kli  override: acme kli  admission: v  m    audit: cp keys ent proof tiles report acme  bundle: status file
-		tokAdmin:   {ok, ok, ok, ok, ok, ok, bad, ok, ok, ok, new, new, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok},
-		tokAuditor: {no, no, no, no, no, no, no, no, no, no, no, no, no, no, ok, ok, ok, ok, ok, ok, ok, ok, ok},
+		//                placement: acme kli  acmeW kliW inl  sneak claim noT  transfer: acme kli  override: acme kli  admission: v  m    audit: cp keys ent proof tiles report acme  bundle: status file  fleet: view report
+		tokAdmin:   {ok, ok, ok, ok, ok, ok, bad, ok, ok, ok, new, new, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok},
+		tokAuditor: {no, no, no, no, no, no, no, no, no, no, no, no, no, no, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok, no},
 		// A tenant's services read the tree and their tenant's records
 		// (entry 0 is a decision on acme's dataset), not the log or reports.
-		tokAcme:       {ok, no, ok, no, ok, no, no, no, ok, no, no, no, no, no, ok, ok, ok, ok, ok, no, no, no, no},
-		tokKlinikum:   {no, ok, no, ok, no, no, no, no, no, ok, no, no, no, no, ok, ok, no, ok, ok, no, no, no, no},
-		tokAcmeBreak:  {ok, no, ok, no, ok, no, no, no, ok, no, new, no, no, no, ok, ok, ok, ok, ok, no, no, no, no},
-		tokWebhook:    {no, no, no, no, no, no, no, no, no, no, no, no, ok, ok, no, no, no, no, no, no, no, no, no},
-		tokSite:       {no, no, no, no, no, no, no, no, no, no, no, no, no, no, no, no, no, no, no, no, no, ok, ok},
+		tokAcme:       {ok, no, ok, no, ok, no, no, no, ok, no, no, no, no, no, ok, ok, ok, ok, ok, no, no, no, no, no, no},
+		tokKlinikum:   {no, ok, no, ok, no, no, no, no, no, ok, no, no, no, no, ok, ok, no, ok, ok, no, no, no, no, no, no},
+		tokAcmeBreak:  {ok, no, ok, no, ok, no, no, no, ok, no, new, no, no, no, ok, ok, ok, ok, ok, no, no, no, no, no, no},
+		tokWebhook:    {no, no, no, no, no, no, no, no, no, no, no, no, ok, ok, no, no, no, no, no, no, no, no, no, no, no},
+		tokSite:       {no, no, no, no, no, no, no, no, no, no, no, no, no, no, no, no, no, no, no, no, no, ok, ok, no, ok},
 		tokNoRole:     all(no),
 		tokUnknown:    all(who),
 		tokMalformed:  all(who),

@@ -58,6 +58,9 @@ type bundleTag struct {
 	mu   sync.Mutex
 	id   fileID
 	etag string
+	// revision is the manifest's revision of the version revisionOf (the
+	// fleet view reads it once per version: fleet.go).
+	revision, revisionOf string
 }
 
 // fileID tells whether a file changed: a bundle replaced by rename has a new
@@ -234,16 +237,16 @@ func (b *bundleFiles) hold(ctx context.Context, name string, bf *bundleFile, wai
 
 // bundleFileRoutes makes this server a control plane: it serves the bundle
 // files of Config.ServeBundlesDir to sites (see bundleFiles).
-func (s *Server) bundleFileRoutes(v1 *gin.RouterGroup) error {
+func (s *Server) bundleFileRoutes(v1 *gin.RouterGroup) (*bundleFiles, error) {
 	if s.cfg.ServeBundlesDir == "" {
-		return nil
+		return nil, nil
 	}
 	b, err := newBundleFiles(s.cfg.ServeBundlesDir, s.stopping)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	v1.GET("/bundles/:name", b.serve)
-	return nil
+	return b, nil
 }
 
 // preferWait reads "Prefer: wait=N" (seconds), capped.

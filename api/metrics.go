@@ -4,12 +4,14 @@ import (
 	"cmp"
 	"runtime"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/sovereign-engine/sovereign/admission"
 	"github.com/sovereign-engine/sovereign/bundles"
 	"github.com/sovereign-engine/sovereign/engine"
 )
@@ -24,6 +26,9 @@ type metrics struct {
 	// admissions counts reviews by webhook, mode and verdict: warn's and
 	// dryrun's would-deny apart from allowed.
 	admissions *prometheus.CounterVec
+	// answered and denied count decisions and admission reviews since
+	// start, for a site's status reports (DecisionCounts).
+	answered, denied atomic.Uint64
 }
 
 func newMetrics() *metrics {
@@ -61,6 +66,10 @@ func newMetrics() *metrics {
 // admission counts an answered review.
 func (m *metrics) admission(webhook, mode, verdict string) {
 	m.admissions.WithLabelValues(webhook, cmp.Or(mode, "none"), verdict).Inc()
+	m.answered.Add(1)
+	if verdict == admission.VerdictDenied {
+		m.denied.Add(1)
+	}
 }
 
 // watchBundles exports the bundle activations and refusals of status.
@@ -138,6 +147,10 @@ func (m *metrics) decision(kind string, allowed bool) {
 	outcome := "denied"
 	if allowed {
 		outcome = "allowed"
+	}
+	m.answered.Add(1)
+	if !allowed {
+		m.denied.Add(1)
 	}
 	m.decisions.WithLabelValues(kind, outcome).Inc()
 }

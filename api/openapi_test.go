@@ -182,6 +182,7 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 		c.ServeBundlesDir = bundleDir
 		c.Witness = w
 		c.MaxBodyBytes = 64 << 10
+		c.Fleet = &api.FleetConfig{}
 	})
 	doc := loadOpenAPI(t, ts)
 	doc.Servers = openapi3.Servers{{URL: ts.URL}}
@@ -254,6 +255,14 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 		{method: "GET", path: "/v1/bundles/status", status: 200},
 		{method: "GET", path: "/v1/bundles/site.tar.gz", token: tokSite, status: 200},
 		{method: "GET", path: "/v1/bundles/none.tar.gz", token: tokSite, status: 404},
+		{method: "POST", path: "/v1/status", token: tokSite, body: string(statusReport("fra-1", "r1")), status: 200},
+		{method: "POST", path: "/v1/status", token: tokSite, body: string(statusReport("par-1", "r1")), status: 403},
+		{method: "POST", path: "/v1/status", token: tokSite, body: `{"labels": {"id": "fra-1"}, "extra": 1}`, status: 400},
+		{method: "POST", path: "/v1/status", token: tokSite, body: `{"labels": {"id": "fra-1", "version": ""}, "sent_at": "2026-01-01T00:00:00Z"}`, status: 422},
+		{method: "GET", path: "/v1/fleet", token: tokAuditor, status: 200},
+		{method: "GET", path: "/v1/fleet?stale=true&limit=10", status: 200},
+		{method: "GET", path: "/v1/fleet?limit=0", status: 422},
+		{method: "GET", path: "/v1/fleet", token: tokSite, status: 403},
 		{method: "POST", path: "/v1/witness/add-checkpoint", token: "-", contentType: "text/plain", body: "old 0\n\n" + string(otherCheckpoint), status: 200},
 		{method: "POST", path: "/v1/witness/add-checkpoint", token: "-", contentType: "text/plain", body: "garbage", status: 400},
 		{method: "GET", path: "/v1/witness/key", status: 200},

@@ -24,6 +24,7 @@ import (
 	"github.com/sovereign-engine/sovereign/audit"
 	"github.com/sovereign-engine/sovereign/bundles"
 	"github.com/sovereign-engine/sovereign/engine"
+	"github.com/sovereign-engine/sovereign/fleet"
 )
 
 //go:embed openapi.yaml
@@ -77,6 +78,9 @@ type Config struct {
 	// MaxLargeRequests bounds the requests with a body over 64 KiB read and
 	// decided at once (see largeBodies); default DefaultMaxLargeRequests.
 	MaxLargeRequests int
+	// Fleet, with ServeBundlesDir, makes this control plane keep the status
+	// its sites report (POST /v1/status, GET /v1/fleet).
+	Fleet *FleetConfig
 	// Collectors are more metrics served at /metrics (the inventory
 	// reloads counted by serve).
 	Collectors []prometheus.Collector
@@ -120,6 +124,10 @@ type Server struct {
 	bodies *largeBodies
 	// drift is the scheduled drift watch, nil when off (driftwatch.go).
 	driftWatch *driftWatcher
+	// fleet is the sites' status on a control plane (fleet.go); nil
+	// otherwise.
+	fleet      *fleet.Registry
+	fleetSweep time.Duration
 }
 
 // New validates the configuration and builds the routes.
@@ -201,7 +209,11 @@ func New(cfg Config) (*Server, error) {
 	v1.POST("/decisions/:id/override", s.override)
 	s.auditRoutes(v1)
 	s.bundleRoutes(v1)
-	if err := s.bundleFileRoutes(v1); err != nil {
+	files, err := s.bundleFileRoutes(v1)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.fleetRoutes(v1, files); err != nil {
 		return nil, err
 	}
 	s.reportRoutes(v1)
@@ -218,6 +230,12 @@ func New(cfg Config) (*Server, error) {
 
 // Handler is the server's routes, for tests and embedding.
 func (s *Server) Handler() http.Handler { return s.router }
+
+// DecisionCounts are the decisions and admission reviews answered since
+// start, and those denied: what a site's status reports count.
+func (s *Server) DecisionCounts() (answered, denied uint64) {
+	return s.metrics.answered.Load(), s.metrics.denied.Load()
+}
 
 // Routes lists method and path of every route served.
 func (s *Server) Routes() []gin.RouteInfo { return s.router.Routes() }
@@ -266,6 +284,20 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, drain time.Duration
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	if s.fleet != nil {
+		fctx, stopFleet := context.WithCancel(ctx)
+		swept := make(chan struct{})
+		go func() { defer close(swept); s.runFleet(fctx) }()
+		defer func() {
+			stopFleet()
+			<-swept
+			// What the sites reported since the last sweep survives the
+			// restart.
+			if err := s.fleet.Flush(true); err != nil {
+				s.cfg.Logger.Error("fleet state not written", "err", err)
+			}
+		}()
+	}
 	select {
 	case err := <-errc:
 		return err

@@ -376,7 +376,7 @@ func TestHealthReadyMetrics(t *testing.T) {
 
 // The OpenAPI document describes exactly the routes served.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
-	ts := newTestServer(t, func(c *api.Config) { c.ServeBundlesDir = t.TempDir() })
+	ts := newTestServer(t, func(c *api.Config) { c.ServeBundlesDir = t.TempDir(); c.Fleet = &api.FleetConfig{} })
 	status, body := ts.get(t, "/openapi.yaml")
 	if status != 200 {
 		t.Fatalf("openapi.yaml: %d", status)

@@ -32,6 +32,7 @@ const (
 	KindInventoryRefusal    Kind = "inventory.refusal"
 	KindAccessDenied        Kind = "access.denied"
 	KindDrift               Kind = "drift"
+	KindFleetStatus         Kind = "fleet.status"
 )
 
 // Kinds lists every record kind, in a stable order.
@@ -39,7 +40,7 @@ var Kinds = []Kind{
 	KindPlacement, KindTransfer, KindAdmission, KindOverride,
 	KindBundleActivation, KindBundleRefusal,
 	KindInventoryActivation, KindInventoryRefusal, KindAccessDenied,
-	KindDrift,
+	KindDrift, KindFleetStatus,
 }
 
 // Valid reports whether k is one of Kinds.

@@ -115,6 +115,40 @@ func NewDrift(principal string, req DriftRequest, res DriftResult, c Context) (*
 	return systemRecord(KindDrift, principal, req, res, c)
 }
 
+// FleetRequest is the request of a fleet.status record: the site whose
+// status changed.
+type FleetRequest struct {
+	Site string `json:"site"`
+}
+
+// FleetState is what the control plane judges of a site (package fleet).
+type FleetState struct {
+	Revision string `json:"revision"`
+	Refusing bool   `json:"refusing"`
+	Stale    bool   `json:"stale"`
+	Lagging  bool   `json:"lagging"`
+}
+
+// FleetStatus is the result of a fleet.status record: a site's state before
+// and after, what changed (revision, refusing, stale, lagging), whether it
+// is the site's first report, and the site's last refusal when it starts
+// refusing.
+type FleetStatus struct {
+	Site    string     `json:"site"`
+	New     bool       `json:"new,omitempty"`
+	From    FleetState `json:"from"`
+	To      FleetState `json:"to"`
+	Changed []string   `json:"changed"`
+	Reason  string     `json:"reason,omitempty"`
+}
+
+// NewFleetStatus is the record of a site's status changing on the control
+// plane: principal is the site's credential when a report changed it, or
+// SystemPrincipal when time did (it went stale, or started lagging).
+func NewFleetStatus(principal string, s FleetStatus, c Context) (*Record, error) {
+	return systemRecord(KindFleetStatus, principal, FleetRequest{s.Site}, s, c)
+}
+
 // SystemPrincipal is the principal of the records the service writes of
 // its own accord.
 const SystemPrincipal = "system"
@@ -203,7 +237,7 @@ type SystemEvent struct {
 // DecodeSystem reads.
 func (k Kind) IsSystem() bool {
 	switch k {
-	case KindBundleActivation, KindBundleRefusal, KindInventoryActivation, KindInventoryRefusal, KindAccessDenied, KindDrift:
+	case KindBundleActivation, KindBundleRefusal, KindInventoryActivation, KindInventoryRefusal, KindAccessDenied, KindDrift, KindFleetStatus:
 		return true
 	}
 	return false
@@ -261,6 +295,10 @@ func DecodeSystem(k Kind, request, result []byte) (SystemEvent, error) {
 		if err = decode(result, &r); err == nil {
 			e.Drift = &r
 		}
+	case KindFleetStatus:
+		var r FleetStatus
+		err = decode(result, &r)
+		e = SystemEvent{Source: r.Site, Revision: r.To.Revision, Reason: r.Reason}
 	default:
 		return e, fmt.Errorf("audit: %s is not a system record", k)
 	}

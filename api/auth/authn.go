@@ -24,6 +24,9 @@ type Identity struct {
 	// for service-wide callers (auditors, administrators, the webhook).
 	Tenant string
 	Roles  []string
+	// Site binds a site's credential to its site id (fleet status reports);
+	// empty for a credential of no one site.
+	Site string
 	// Method is "token", "certificate" or "anonymous".
 	Method string
 
@@ -105,11 +108,11 @@ func NewAuthenticator(c *Config) (*Authenticator, error) {
 		var e tokenEntry
 		b, _ := hex.DecodeString(t.SHA256) // checked
 		copy(e.sum[:], b)
-		e.id = (&Identity{ID: t.Principal, Tenant: t.Tenant, Roles: slices.Clone(t.Roles), Method: "token"}).withEntity()
+		e.id = (&Identity{ID: t.Principal, Tenant: t.Tenant, Site: t.Site, Roles: slices.Clone(t.Roles), Method: "token"}).withEntity()
 		a.tokens = append(a.tokens, e)
 	}
 	for _, cl := range c.Clients {
-		id := (&Identity{ID: cl.principal(), Tenant: cl.Tenant, Roles: slices.Clone(cl.Roles), Method: "certificate"}).withEntity()
+		id := (&Identity{ID: cl.principal(), Tenant: cl.Tenant, Site: cl.Site, Roles: slices.Clone(cl.Roles), Method: "certificate"}).withEntity()
 		if cl.SPIFFEID != "" {
 			a.spiffe[cl.SPIFFEID] = id
 		} else {

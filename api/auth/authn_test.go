@@ -97,6 +97,7 @@ func TestLoadConfigErrorsNameFields(t *testing.T) {
 		{"tokens:\n  - {principal: a, roles: [admin], sha256: " + tokenHash("x") + "}\n  - {principal: b, roles: [admin], sha256: " + tokenHash("x") + "}\n", "tokens[1].sha256"},
 		{"tokens:\n  - {principal: ci, roles: [admin], sha256: " + tokenHash("x") + ", secret: x}\n", "unknown field"},
 		{"clients:\n  - {subject: CN=x, roles: [site]}\n", "client_ca_file"},
+		{"tokens:\n  - {principal: s, roles: [site], site: 'fra 1', sha256: " + tokenHash("x") + "}\n", "tokens[0].site"},
 		{"clients:\n  - {roles: [site]}\nclient_ca_file: /nonexistent\n", "clients[0]: give subject or spiffe_id"},
 		{"clients:\n  - {spiffe_id: 'https://x/y', roles: [site]}\nclient_ca_file: /nonexistent\n", "clients[0].spiffe_id"},
 	}

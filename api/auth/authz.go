@@ -35,6 +35,7 @@ const (
 	TypeRecord    cedar.EntityType = "Sovereign::Record"
 	TypeBundle    cedar.EntityType = "Sovereign::Bundle"
 	TypeInventory cedar.EntityType = "Sovereign::Inventory"
+	TypeFleet     cedar.EntityType = "Sovereign::Fleet"
 	typeAction    cedar.EntityType = "Sovereign::Action"
 )
 
@@ -50,11 +51,14 @@ const (
 	ActionInventoryWrite = "inventory.write"
 	ActionOverride       = "override"
 	ActionDriftRead      = "drift.read"
+	ActionFleetReport    = "fleet.report"
+	ActionFleetRead      = "fleet.read"
 )
 
 // Actions lists every action, in a stable order.
 var Actions = []string{ActionDecide, ActionAdmit, ActionAuditRead, ActionReportExport, ActionBundleRead,
-	ActionBundlePublish, ActionInventoryRead, ActionInventoryWrite, ActionOverride, ActionDriftRead}
+	ActionBundlePublish, ActionInventoryRead, ActionInventoryWrite, ActionOverride, ActionDriftRead,
+	ActionFleetReport, ActionFleetRead}
 
 // BundleDataKey is where a policy bundle carries its Cedar documents: the data
 // document data.authz = {"schema": "<schema text>", "policies": {"<file>.cedar":
@@ -558,6 +562,9 @@ func principalEntity(id *Identity) cedar.Entity {
 		t := cedar.NewEntityUID(TypeTenant, cedar.String(id.Tenant))
 		parents = append(parents, t)
 		attrs["tenant"] = t
+	}
+	if id.Site != "" {
+		attrs["site"] = cedar.NewEntityUID(TypeSite, cedar.String(id.Site))
 	}
 	return cedar.Entity{UID: id.UID(), Parents: cedar.NewEntityUIDSet(parents...), Attributes: cedar.NewRecord(attrs)}
 }

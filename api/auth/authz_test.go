@@ -365,3 +365,42 @@ func TestPartitionByActionIsExact(t *testing.T) {
 		t.Error("the decide share holds a policy scoped to another action")
 	}
 }
+
+// The fleet's actions under the built-in policies: a site reports (its own
+// site only when its credential is bound to one), auditors and admins read
+// the fleet, an auditor never reports, whatever other role it holds.
+func TestFleetActions(t *testing.T) {
+	a, err := NewAuthorizer(testEngine(t, nil), builtinSet(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bound := &Identity{ID: "site-fra-1", Roles: []string{"site"}, Site: "fra-1"}
+	unbound := &Identity{ID: "sites", Roles: []string{"site"}}
+	auditor := &Identity{ID: "kpmg", Roles: []string{"auditor", "site"}}
+	admin := &Identity{ID: "root", Roles: []string{"admin"}}
+	tenant := &Identity{ID: "ci", Tenant: "acme", Roles: []string{"tenant"}}
+	fleetRes := Ref(TypeFleet, "sites")
+	for i, tt := range []struct {
+		who    *Identity
+		action string
+		res    Resource
+		want   bool
+	}{
+		{bound, ActionFleetReport, Ref(TypeSite, "fra-1"), true},
+		{bound, ActionFleetReport, Ref(TypeSite, "par-1"), false},
+		{unbound, ActionFleetReport, Ref(TypeSite, "par-1"), true},
+		{auditor, ActionFleetReport, Ref(TypeSite, "fra-1"), false},
+		{tenant, ActionFleetReport, Ref(TypeSite, "fra-1"), false},
+		{admin, ActionFleetReport, Ref(TypeSite, "fra-1"), true},
+		{bound, ActionFleetRead, fleetRes, false},
+		{auditor, ActionFleetRead, fleetRes, true},
+		{admin, ActionFleetRead, fleetRes, true},
+		{tenant, ActionFleetRead, fleetRes, false},
+	} {
+		t.Run(fmt.Sprintf("%d %s %s %s", i, tt.who.ID, tt.action, tt.res.UID), func(t *testing.T) {
+			if d := a.Authorize(tt.who, tt.action, nil, tt.res); d.Allowed != tt.want {
+				t.Errorf("allowed = %v, want %v (%s)", d.Allowed, tt.want, d.Reason())
+			}
+		})
+	}
+}

@@ -55,10 +55,13 @@ type AnonymousConfig struct {
 
 // TokenConfig is one bearer token.
 type TokenConfig struct {
-	Principal string   `json:"principal"`
-	Tenant    string   `json:"tenant,omitempty"`
-	Roles     []string `json:"roles"`
-	SHA256    string   `json:"sha256"`
+	Principal string `json:"principal"`
+	Tenant    string `json:"tenant,omitempty"`
+	// Site binds a site's credential to its site id: it may report the
+	// status of that site only (POST /v1/status).
+	Site   string   `json:"site,omitempty"`
+	Roles  []string `json:"roles"`
+	SHA256 string   `json:"sha256"`
 }
 
 // ClientConfig maps a client certificate to a principal: by its SPIFFE ID
@@ -70,6 +73,7 @@ type ClientConfig struct {
 	Subject   string   `json:"subject,omitempty"`
 	SPIFFEID  string   `json:"spiffe_id,omitempty"`
 	Tenant    string   `json:"tenant,omitempty"`
+	Site      string   `json:"site,omitempty"` // as TokenConfig.Site
 	Roles     []string `json:"roles"`
 }
 
@@ -78,6 +82,8 @@ var (
 	// backslashes, so they read unambiguously in audit records.
 	nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@:/=,+ -]{0,252}$`)
 	roleRE = regexp.MustCompile(`^[a-z][a-z0-9.-]{0,62}$`)
+	// siteRE is fleet.SiteIDPattern (a site's labels.id).
+	siteRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
 )
 
 // LoadConfig reads the file strictly (unknown fields are errors) and checks
@@ -124,6 +130,11 @@ func (c *Config) problems() []problem {
 	bad := func(path, format string, args ...any) {
 		ps = append(ps, problem{path, fmt.Sprintf(format, args...)})
 	}
+	checkSite := func(path, site string) {
+		if site != "" && !siteRE.MatchString(site) {
+			bad(path+".site", "%q is not a site id (letters, digits and ._:- ; up to 128)", site)
+		}
+	}
 	checkIdentity := func(path, principal, tenant string, roles []string) {
 		if principal != "" && !nameRE.MatchString(principal) {
 			bad(path+".principal", "%q is not a valid name (letters, digits and ._@:/=,+ - ; up to 253)", principal)
@@ -154,6 +165,7 @@ func (c *Config) problems() []problem {
 			bad(path+".principal", "is required")
 		}
 		checkIdentity(path, t.Principal, t.Tenant, t.Roles)
+		checkSite(path, t.Site)
 		if sum, err := hex.DecodeString(t.SHA256); err != nil || len(sum) != 32 {
 			bad(path+".sha256", "must be the 64 hex digits of the token's SHA-256")
 		} else if j, dup := seenHash[t.SHA256]; dup {
@@ -185,6 +197,7 @@ func (c *Config) problems() []problem {
 		}
 		seenClient[key] = i
 		checkIdentity(path, cl.Principal, cl.Tenant, cl.Roles)
+		checkSite(path, cl.Site)
 		samePrincipal(path, cl.principal(), cl.Tenant)
 	}
 	if a := c.Anonymous; a != nil {

@@ -100,6 +100,10 @@ func reportRecords() []*audit.Record {
 				Datasets: 1, Stored: 1, OutOfCompliance: 1, ResultSHA256: strings.Repeat("d", 64),
 				Items: []audit.DriftItem{{Kind: "stored", Dataset: "customer-pii-eu", Site: "fra-2", Rules: []string{"de.sgbv393.c5"}, Since: "2026-01-01"}}}, c)
 			recs = append(recs, system(t.Add(4*time.Second), r4, err4))
+			r5, err5 := audit.NewFleetStatus(`Sovereign::Principal::"site-fra-1"`, audit.FleetStatus{Site: "fra-1",
+				From: audit.FleetState{Revision: "rev-2"}, To: audit.FleetState{Revision: "rev-2", Refusing: true},
+				Changed: []string{"refusing"}, Reason: "signature does not verify"}, c)
+			recs = append(recs, system(t.Add(5*time.Second), r5, err5))
 		}
 	}
 	return recs

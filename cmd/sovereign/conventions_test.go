@@ -37,7 +37,7 @@ func TestCLIConventions(t *testing.T) {
 		}
 	}
 	root := &cobra.Command{Use: "sovereign"}
-	root.AddCommand(newServeCmd(), newEvalCmd(), newInventoryCmd(), newBundleCmd(), newTestCmd(), newCheckCmd(), newDiffCmd(), newAuditCmd(), newKeygenCmd(), newVersionCmd())
+	root.AddCommand(newServeCmd(), newEvalCmd(), newInventoryCmd(), newBundleCmd(), newTestCmd(), newCheckCmd(), newDiffCmd(), newFleetCmd(), newAuditCmd(), newKeygenCmd(), newVersionCmd())
 	walk(root, nil)
 	if len(paths) < 15 {
 		t.Fatalf("walked only %d commands", len(paths))

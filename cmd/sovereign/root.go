@@ -33,6 +33,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		newCheckCmd(),
 		newDiffCmd(),
 		newDriftCmd(),
+		newFleetCmd(),
 		newAuditCmd(),
 		newKeygenCmd(),
 		newVersionCmd(),

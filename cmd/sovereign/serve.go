@@ -55,6 +55,9 @@ type serveOptions struct {
 
 	// log backend and witnesses (serve_log.go)
 	logOpts logOptions
+
+	// status reports and the fleet view (serve_status.go)
+	statusOpts statusOptions
 }
 
 func newServeCmd() *cobra.Command {
@@ -96,6 +99,7 @@ func newServeCmd() *cobra.Command {
 	f.IntVar(&o.drift.EventsRetries, "drift-events-retries", 5, "times a refused or failed drift event is posted again, with exponential backoff from 1s")
 	addBundleFlags(f, &o.bundleOpts)
 	addLogFlags(f, &o.logOpts)
+	addStatusFlags(f, &o.statusOpts)
 	return cmd
 }
 
@@ -145,7 +149,8 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger) error {
 			logger.Error("closing the audit log", "err", err)
 		}
 	}()
-	rt, err := startPolicy(ctx, o, c.bundle, c.inventory, auditLog, logger)
+	site := &siteState{}
+	rt, err := startPolicy(ctx, o, c.bundle, c.inventory, auditLog, site, logger)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -153,8 +158,12 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger) error {
 	if err := recordInventory(ctx, auditLog, eng, o); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	invMetrics := newInventoryMetrics()
+	invMetrics := newInventoryMetrics(site)
 	invMetrics.activated()
+	reporter := &statusReporter{target: c.status, interval: o.statusOpts.interval, bundle: bundleReportName(o.bundle),
+		status: rt.status, engine: eng, log: auditLog, state: site, logger: logger, kick: make(chan struct{}, 1)}
+	kick := reporter.notify
+	site.changed.Store(&kick)
 	if rt.manager != nil {
 		go rt.manager.Run(ctx)
 	}
@@ -181,11 +190,17 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger) error {
 		MaxConcurrentReports: o.maxReports,
 		Collectors:           invMetrics.collectors(),
 		DriftWatch:           driftWatch(o),
+		Fleet:                fleetConfig(o),
 	})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	go srv.WatchDrift(ctx)
+	if c.status.url != "" {
+		reporter.counts = srv.DecisionCounts
+		go reporter.run(ctx)
+		logger.Info("reporting status", "url", c.status.url, "site_id", c.status.siteID, "interval", o.statusOpts.interval)
+	}
 	go watchAdmissionConfig(ctx, o.admissionConfig, o.clusterSite, o.regionLabel, o.bundleOpts.inventoryPoll, srv, logger)
 	p, inv := eng.Policy(), eng.Inventory()
 	logger.Info("serving", "addr", ln.Addr().String(), "bundle_revision", p.Revision, "bundle_digest", p.Digest,
@@ -203,6 +218,7 @@ type checkedServe struct {
 	admission admission.Config
 	auditOpts audit.Options
 	bundle    *bundleSetup // nil: the built-in bundle
+	status    statusTarget
 }
 
 // checkServe checks every flag and reads every file serve needs before
@@ -248,6 +264,10 @@ func checkServe(o serveOptions, logger *slog.Logger) (*checkedServe, error) {
 	if err != nil {
 		return nil, err
 	}
+	st, err := checkStatus(o)
+	if err != nil {
+		return nil, err
+	}
 	auditOpts := audit.Options{
 		DataDir:    o.dataDir,
 		Origin:     o.origin,
@@ -265,7 +285,7 @@ func checkServe(o serveOptions, logger *slog.Logger) (*checkedServe, error) {
 	if err := o.logOpts.checkWitness(); err != nil {
 		return nil, err
 	}
-	return &checkedServe{authn: authn, inventory: inv, admission: admissionCfg, auditOpts: auditOpts, bundle: bs}, nil
+	return &checkedServe{authn: authn, inventory: inv, admission: admissionCfg, auditOpts: auditOpts, bundle: bs, status: st}, nil
 }
 
 // listen binds the service's address (TLS when asked), before anything is
@@ -321,4 +341,18 @@ func driftWatch(o serveOptions) api.DriftWatch {
 		d.StateFile = filepath.Join(o.dataDir, "drift-state.json")
 	}
 	return d
+}
+
+// fleetConfig is the fleet a control plane (--serve-bundles) keeps, in its
+// data directory; nil on a site.
+func fleetConfig(o serveOptions) *api.FleetConfig {
+	if o.bundleOpts.serveDir == "" {
+		return nil
+	}
+	return &api.FleetConfig{
+		StatePath:  filepath.Join(o.dataDir, "fleet", "state.json"),
+		StaleAfter: o.statusOpts.staleAfter,
+		LagAfter:   o.statusOpts.lagAfter,
+		MaxSites:   o.statusOpts.maxSites,
+	}
 }

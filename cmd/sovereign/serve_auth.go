@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -66,22 +65,28 @@ func bundleClient(location, tokenFile string, longPoll time.Duration) (*http.Cli
 	if tokenFile == "" {
 		return nil, nil
 	}
+	return tokenClient("--bundle-token-file", location, tokenFile, 30*time.Second+longPoll)
+}
+
+// tokenClient is a client that sends the token in tokenFile (the flag
+// named flag) to location: over https, or to a loopback address only.
+func tokenClient(flag, location, tokenFile string, timeout time.Duration) (*http.Client, error) {
 	u, err := url.Parse(location)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
-		return nil, errors.New("--bundle-token-file applies to an http(s) --bundle")
+		return nil, fmt.Errorf("%s applies to an http(s) URL", flag)
 	}
 	if u.Scheme == "http" && !api.IsLoopback(u.Hostname()) {
-		return nil, fmt.Errorf("--bundle-token-file: refusing to send a token over plain http to %s: use https", u.Host)
+		return nil, fmt.Errorf("%s: refusing to send a token over plain http to %s: use https", flag, u.Host)
 	}
 	b, err := os.ReadFile(tokenFile)
 	if err != nil {
-		return nil, fmt.Errorf("--bundle-token-file: %w", err)
+		return nil, fmt.Errorf("%s: %w", flag, err)
 	}
 	tok := strings.TrimSpace(string(b))
 	if tok == "" {
-		return nil, fmt.Errorf("--bundle-token-file %s is empty", tokenFile)
+		return nil, fmt.Errorf("%s %s is empty", flag, tokenFile)
 	}
-	return &http.Client{Timeout: 30*time.Second + longPoll, Transport: bearerTransport{token: tok, base: http.DefaultTransport}}, nil
+	return &http.Client{Timeout: timeout, Transport: bearerTransport{token: tok, base: http.DefaultTransport}}, nil
 }
 
 // bearerTransport adds the Authorization header to every request.

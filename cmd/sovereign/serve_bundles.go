@@ -111,7 +111,7 @@ func prepareBundle(o serveOptions, logger *slog.Logger) (*bundleSetup, error) {
 // bs's source verified against its keys (a directory, a .tar.gz or an http(s)
 // URL), falling back to the last good bundle kept in the data directory when
 // the source fails. Every activation and refusal is an audit record.
-func startPolicy(ctx context.Context, o serveOptions, bs *bundleSetup, inv *engine.Inventory, l *audit.Log, logger *slog.Logger) (*policyRuntime, error) {
+func startPolicy(ctx context.Context, o serveOptions, bs *bundleSetup, inv *engine.Inventory, l *audit.Log, site *siteState, logger *slog.Logger) (*policyRuntime, error) {
 	if bs == nil {
 		p, err := loadPolicy("")
 		if err != nil {
@@ -176,7 +176,11 @@ func startPolicy(ctx context.Context, o serveOptions, bs *bundleSetup, inv *engi
 			rt.engine = e
 			return p.Revision, p.Digest, nil
 		}
-		return p.Revision, p.Digest, rt.engine.ActivateRecorded(ctx, p, nil, record)
+		if err := rt.engine.ActivateRecorded(ctx, p, nil, record); err != nil {
+			return p.Revision, p.Digest, err
+		}
+		site.notify()
+		return p.Revision, p.Digest, nil
 	}
 	refused := func(source, etag string, err error) {
 		c := audit.Context{EngineVersion: engine.Version}
@@ -190,6 +194,7 @@ func startPolicy(ctx context.Context, o serveOptions, bs *bundleSetup, inv *engi
 		if rerr != nil {
 			logger.Error("could not record a bundle refusal", "err", rerr)
 		}
+		site.bundleRefused(err)
 	}
 	var err error
 	rt.manager, err = bundles.NewManager(bundles.ManagerOptions{

@@ -34,13 +34,16 @@ func watchInventory(ctx context.Context, dir string, interval time.Duration, eng
 // inventoryMetrics count the inventory's activations and refusals
 // (docs/operations.md, "Metrics").
 type inventoryMetrics struct {
+	// site is told of every activation and refusal (status reports).
+	site        *siteState
 	activations prometheus.Counter
 	refusals    prometheus.Counter
 	activatedAt prometheus.Gauge
 }
 
-func newInventoryMetrics() *inventoryMetrics {
+func newInventoryMetrics(site *siteState) *inventoryMetrics {
 	return &inventoryMetrics{
+		site: site,
 		activations: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sovereign_inventory_activations_total",
 			Help: "Inventories activated since start (the first included); a reload that finds the same revision is not counted.",
@@ -59,6 +62,12 @@ func newInventoryMetrics() *inventoryMetrics {
 func (m *inventoryMetrics) activated() {
 	m.activations.Inc()
 	m.activatedAt.SetToCurrentTime()
+	m.site.inventoryActivated()
+}
+
+func (m *inventoryMetrics) refused(err error) {
+	m.refusals.Inc()
+	m.site.inventoryRefused(err)
 }
 
 func (m *inventoryMetrics) collectors() []prometheus.Collector {
@@ -69,7 +78,7 @@ func reloadInventory(ctx context.Context, dir string, eng *engine.Engine, l *aud
 	p := eng.Policy()
 	inv, err := engine.LoadInventory(dir)
 	if err != nil {
-		m.refusals.Inc()
+		m.refused(err)
 		logger.Error("inventory refused; the last good one stays active", "dir", dir, "err", err)
 		rec, aerr := audit.NewInventoryRefusal(dir, err, systemContext(p, eng.Inventory()))
 		if aerr == nil {
@@ -81,6 +90,7 @@ func reloadInventory(ctx context.Context, dir string, eng *engine.Engine, l *aud
 		return
 	}
 	if inv.Revision == eng.Inventory().Revision {
+		m.site.inventoryCurrent()
 		return
 	}
 	// Prepared first, recorded next, switched last: the log names exactly the
@@ -94,7 +104,7 @@ func reloadInventory(ctx context.Context, dir string, eng *engine.Engine, l *aud
 		return err
 	})
 	if err != nil {
-		m.refusals.Inc()
+		m.refused(err)
 		logger.Error("inventory not activated", "err", err)
 		return
 	}
