@@ -72,7 +72,7 @@ func (r *DiffResult) markdown(maxRows int) string {
 		on = append(on, fmt.Sprintf("the current state of `%s` (%d stored copies and %d flows of %d datasets, as of %s)", d.Inventory, d.Checked.Stored, d.Checked.Flows, d.Checked.Datasets, d.At))
 	}
 	fmt.Fprintf(&b, "Decided on: %s.\n\n", strings.Join(on, "; "))
-	if r.Scenarios == 0 && r.Replay == nil {
+	if r.Scenarios == 0 && r.Replay == nil && r.Drift != nil {
 		// Only the drift view: no requests were compared.
 		b.WriteString(r.Drift.markdown(maxRows))
 		return b.String()
