@@ -115,6 +115,9 @@ type Server struct {
 	reports *reportSlots
 	// bodies admits large request bodies a few at a time (bodylimit.go).
 	bodies *largeBodies
+	// workloads are the cluster's workloads a background audit judged, for
+	// GET /v1/drift; nil without one (SetWorkloadDrift).
+	workloads atomic.Pointer[workloadDrift]
 }
 
 // New validates the configuration and builds the routes.
