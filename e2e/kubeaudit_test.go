@@ -113,6 +113,15 @@ spec:
 		kubectlIn(t, m, "create", "-f", "-")
 	}
 
+	// The Deployment's ReplicaSet and Pod exist before the audit starts, so
+	// that its first run sees them all.
+	waitFor(t, 60*time.Second, "the Deployment's pod", func() error {
+		out, err := c.Kubectl(ctx, "get", "pods", "-n", "ka-shop", "-l", "app=web", "-o", "name")
+		if err != nil || strings.TrimSpace(out) == "" {
+			return fmt.Errorf("no pod yet: %v", err)
+		}
+		return nil
+	})
 	// Only this test's namespaces are audited: the others (kube-system, and
 	// those of the tests before it) are exempt, as they would be from the
 	// webhook.

@@ -299,3 +299,22 @@ func TestFinding(t *testing.T) {
 		t.Errorf("a large run must fit one entry: omitted=%v items=%d size=%d", res.ItemsOmitted, len(res.Items), len(rec.Result))
 	}
 }
+
+// TestTrigger: a full run names what changed since the last one.
+func TestTrigger(t *testing.T) {
+	last := state{bundle: "b1", inventory: "i1", config: 1, date: "2026-12-03"}
+	for _, tc := range []struct {
+		from, to state
+		want     string
+	}{
+		{state{}, last, "start"},
+		{last, state{bundle: "b2", inventory: "i1", config: 1, date: "2026-12-03"}, "bundle"},
+		{last, state{bundle: "b1", inventory: "i2", config: 1, date: "2026-12-03"}, "inventory"},
+		{last, state{bundle: "b1", inventory: "i1", config: 2, date: "2026-12-03"}, "admission-config"},
+		{last, state{bundle: "b1", inventory: "i1", config: 1, date: "2026-12-04"}, "date"},
+	} {
+		if got := tc.from.trigger(tc.to); got != tc.want {
+			t.Errorf("%+v -> %+v: %s, want %s", tc.from, tc.to, got, tc.want)
+		}
+	}
+}
