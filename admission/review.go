@@ -51,6 +51,9 @@ const (
 type Reviewer struct {
 	engine *engine.Engine
 	config atomic.Pointer[Config]
+	// generation counts the configurations installed, so that a background
+	// audit knows when to judge again.
+	generation atomic.Uint64
 }
 
 // NewReviewer checks c against the engine's inventory, as SetConfig does.
@@ -71,8 +74,12 @@ func (r *Reviewer) SetConfig(c Config) error {
 		return err
 	}
 	r.config.Store(&d)
+	r.generation.Add(1)
 	return nil
 }
+
+// Generation changes each time a configuration is installed.
+func (r *Reviewer) Generation() uint64 { return r.generation.Load() }
 
 // Config is the configuration in force, defaults filled.
 func (r *Reviewer) Config() Config { return *r.config.Load() }

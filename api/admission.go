@@ -44,6 +44,10 @@ func (s *Server) admissionRoutes(v1 *gin.RouterGroup) error {
 // --admission-config file changes or on SIGHUP.
 func (s *Server) SetAdmissionConfig(c admission.Config) error { return s.admission.SetConfig(c) }
 
+// AdmissionReviewer is the webhook's reviewer: the Kubernetes background
+// audit (package kubeaudit) judges with it, under the same configuration.
+func (s *Server) AdmissionReviewer() *admission.Reviewer { return s.admission }
+
 // AdmissionConfig returns the webhook's configuration in force.
 func (s *Server) AdmissionConfig() admission.Config { return s.admission.Config() }
 

@@ -22,6 +22,19 @@ func (s *Server) driftRoutes(v1 *gin.RouterGroup) {
 	v1.GET("/drift", s.reports.limit, s.drift)
 }
 
+// WorkloadDrift is what a background audit of a cluster (kubeaudit.Auditor)
+// knows of its workloads: how many it judged and those out of compliance,
+// only those of tenant when it is set; ok is false until it has listed them.
+type WorkloadDrift interface {
+	Findings(tenant string) (judged int, out []drift.Finding, ok bool)
+}
+
+type workloadDrift struct{ WorkloadDrift }
+
+// SetWorkloadDrift makes GET /v1/drift list the workloads w found out of
+// compliance beside the inventory's stored copies and flows.
+func (s *Server) SetWorkloadDrift(w WorkloadDrift) { s.workloads.Store(&workloadDrift{w}) }
+
 // driftAnswer is the report with the receipt of its audit record.
 type driftAnswer struct {
 	*drift.Report
@@ -49,6 +62,14 @@ func (s *Server) drift(c *gin.Context) {
 		s.fail(c, "drift", err)
 		return
 	}
+	if w := s.workloads.Load(); w != nil {
+		// What the background audit found when it last judged each
+		// workload: as of its last judgement, not judged anew here.
+		if judged, found, ok := w.Findings(req.Tenant); ok {
+			r.Checked.Workloads = judged
+			r.OutOfCompliance = append(r.OutOfCompliance, found...)
+		}
+	}
 	rec, err := driftRecord(principal(c), req, r)
 	if err != nil {
 		s.fail(c, "drift", err)
@@ -73,12 +94,12 @@ func driftRecord(principal string, req audit.DriftRequest, r *drift.Report) (*au
 	sum := sha256.Sum256(full)
 	res := audit.DriftResult{
 		EvaluatedAt: r.EvaluatedAt, Until: r.Until,
-		Datasets: r.Checked.Datasets, Stored: r.Checked.Stored, Flows: r.Checked.Flows,
+		Datasets: r.Checked.Datasets, Stored: r.Checked.Stored, Flows: r.Checked.Flows, Workloads: r.Checked.Workloads,
 		OutOfCompliance: len(r.OutOfCompliance), Forecast: len(r.Forecast),
 		ResultSHA256: hex.EncodeToString(sum[:]),
 	}
 	item := func(f *drift.Finding) audit.DriftItem {
-		return audit.DriftItem{Kind: f.Kind, Dataset: f.Dataset, Tenant: f.Tenant, Site: f.Site, From: f.From, To: f.To, Type: f.Type,
+		return audit.DriftItem{Kind: f.Kind, Dataset: f.Dataset, Tenant: f.Tenant, Object: f.Object, Site: f.Site, From: f.From, To: f.To, Type: f.Type,
 			Rules: f.Rules(), Since: f.Since, On: f.On}
 	}
 	for i := range r.OutOfCompliance {

@@ -10,6 +10,7 @@ import (
 	"github.com/sovereign-engine/sovereign/api"
 	"github.com/sovereign-engine/sovereign/audit"
 	"github.com/sovereign-engine/sovereign/drift"
+	"github.com/sovereign-engine/sovereign/engine"
 )
 
 // TestDriftEndpoint: GET /v1/drift judges the demo's current state (fra-2's
@@ -105,4 +106,72 @@ func TestDriftAuthorization(t *testing.T) {
 		}
 	}
 	_ = api.CodeForbidden
+}
+
+// workloadsSeen is what a background audit reports, as kubeaudit.Auditor
+// does: a workload of one tenant out of compliance.
+type workloadsSeen struct{ listed bool }
+
+func (w workloadsSeen) Findings(tenant string) (int, []drift.Finding, bool) {
+	if !w.listed {
+		return 0, nil, false
+	}
+	if tenant != "" && tenant != "acme" {
+		return 0, nil, true
+	}
+	return 3, []drift.Finding{{Kind: drift.KindWorkload, Object: "Pod shop/roaming", Tenant: "acme", Datasets: []string{"customer-pii-eu"},
+		Sites: []string{"us-east-1"}, Violations: []engine.Violation{{Rule: "gdpr.chapter5.no_basis", Citation: "GDPR Art. 44"}},
+		Since: "2026-12-01", SinceBasis: drift.SinceObserved}}, true
+}
+
+// TestDriftWorkloads: with a background audit, GET /v1/drift lists the
+// workloads it found out of compliance, counts those it judged, and its
+// record names them; before the audit has listed the cluster, none.
+func TestDriftWorkloads(t *testing.T) {
+	ts := newTestServer(t)
+	ts.api.SetWorkloadDrift(workloadsSeen{})
+	_, body := ts.get(t, "/v1/drift")
+	var before drift.Report
+	if err := json.Unmarshal(body, &before); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range before.OutOfCompliance {
+		if f.Kind == drift.KindWorkload || before.Checked.Workloads != 0 {
+			t.Fatalf("not listed yet, yet %s", body)
+		}
+	}
+
+	ts.api.SetWorkloadDrift(workloadsSeen{listed: true})
+	for _, q := range []string{"", "?tenant=acme", "?tenant=klinikum"} {
+		status, body := ts.get(t, "/v1/drift"+q)
+		if status != http.StatusOK {
+			t.Fatalf("%s: %d %s", q, status, body)
+		}
+		var r drift.Report
+		if err := json.Unmarshal(body, &r); err != nil {
+			t.Fatal(err)
+		}
+		var objects []string
+		for _, f := range r.OutOfCompliance {
+			if f.Kind == drift.KindWorkload {
+				objects = append(objects, f.Object)
+			}
+		}
+		want := 1
+		if q == "?tenant=klinikum" {
+			want = 0
+		}
+		if len(objects) != want {
+			t.Errorf("%s: workloads %v", q, objects)
+		}
+	}
+	recs := recordsOfKind(t, ts.audit, audit.KindDrift, 4)
+	var res audit.DriftResult
+	if err := json.Unmarshal(recs[1].Result, &res); err != nil {
+		t.Fatal(err)
+	}
+	last := res.Items[len(res.Items)-1]
+	if res.Workloads != 3 || last.Kind != drift.KindWorkload || last.Object != "Pod shop/roaming" || len(last.Rules) != 1 {
+		t.Errorf("the record must name the workload: %s", recs[1].Result)
+	}
 }

@@ -128,6 +128,9 @@ type Server struct {
 	// otherwise.
 	fleet      *fleet.Registry
 	fleetSweep time.Duration
+	// workloads are the cluster's workloads a background audit judged, for
+	// GET /v1/drift; nil without one (SetWorkloadDrift).
+	workloads atomic.Pointer[workloadDrift]
 }
 
 // New validates the configuration and builds the routes.

@@ -67,10 +67,14 @@ type AccessDenial struct {
 }
 
 // DriftRequest is the request of a drift record: what was asked (GET
-// /v1/drift's query).
+// /v1/drift's query), or, for a background audit of a Kubernetes cluster's
+// workloads, Source "kubernetes" and what started the run (Trigger: start,
+// bundle, inventory, admission-config, date).
 type DriftRequest struct {
-	Until  string `json:"until,omitempty"`
-	Tenant string `json:"tenant,omitempty"`
+	Until   string `json:"until,omitempty"`
+	Tenant  string `json:"tenant,omitempty"`
+	Source  string `json:"source,omitempty"`
+	Trigger string `json:"trigger,omitempty"`
 }
 
 // DriftResult is the result of a drift record: the counts and what is out
@@ -85,6 +89,7 @@ type DriftResult struct {
 	Datasets        int         `json:"datasets"`
 	Stored          int         `json:"stored"`
 	Flows           int         `json:"flows"`
+	Workloads       int         `json:"workloads,omitempty"`
 	OutOfCompliance int         `json:"out_of_compliance"`
 	Forecast        int         `json:"forecast"`
 	Items           []DriftItem `json:"items,omitempty"`
@@ -92,13 +97,16 @@ type DriftResult struct {
 	ResultSHA256    string      `json:"result_sha256"`
 }
 
-// DriftItem is one finding of a drift record: "stored" at Site, or a flow
-// From -> To; Since (out of compliance now) or On (forecast).
+// DriftItem is one finding of a drift record: "stored" at Site, a flow
+// From -> To, or a "workload" of a cluster (Object, "Kind namespace/name");
+// Since (out of compliance now) or On (forecast).
 type DriftItem struct {
 	Kind    string `json:"kind"`
-	Dataset string `json:"dataset"`
+	Dataset string `json:"dataset,omitempty"`
 	// Tenant is the dataset's tenant (records since session 6).
 	Tenant string `json:"tenant,omitempty"`
+	// Object is a Kubernetes workload (background audit).
+	Object string `json:"object,omitempty"`
 	Site   string `json:"site,omitempty"`
 	From   string `json:"from,omitempty"`
 	To     string `json:"to,omitempty"`

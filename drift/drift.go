@@ -24,6 +24,9 @@ import (
 const (
 	KindStored = "stored"
 	KindFlow   = "flow"
+	// KindWorkload is a workload of a Kubernetes cluster, judged by the
+	// background audit (package kubeaudit) as its admission would be.
+	KindWorkload = "workload"
 )
 
 // Bases of a Finding's Since.
@@ -36,6 +39,9 @@ const (
 	// SinceAtLeast: already out of compliance on the earliest day searched;
 	// it may have been longer.
 	SinceAtLeast = "at_least"
+	// SinceObserved: a workload the background audit has found out of
+	// compliance on every judgement since Since; it may have been longer.
+	SinceObserved = "observed"
 )
 
 // DefaultMaxSearch bounds the evaluations spent looking back for when one
@@ -86,6 +92,9 @@ type Counts struct {
 	Datasets int `json:"datasets"`
 	Stored   int `json:"stored"`
 	Flows    int `json:"flows"`
+	// Workloads are the cluster's workloads the background audit judged
+	// (GET /v1/drift of a server run with --kube-audit).
+	Workloads int `json:"workloads,omitempty"`
 }
 
 // Change is the current state judged under another bundle.
@@ -97,11 +106,17 @@ type Change struct {
 	Clears []Finding `json:"clears"`
 }
 
-// Finding is one stored copy or flow and the policy's verdict on it.
+// Finding is one stored copy, flow or workload and the policy's verdict on
+// it.
 type Finding struct {
 	Kind    string `json:"kind"`
-	Dataset string `json:"dataset"`
+	Dataset string `json:"dataset,omitempty"`
 	Tenant  string `json:"tenant,omitempty"`
+	// Object is a workload's "Kind namespace/name", Datasets what it
+	// declares and Sites the sites it could land at that are refused.
+	Object   string   `json:"object,omitempty"`
+	Datasets []string `json:"datasets,omitempty"`
+	Sites    []string `json:"sites,omitempty"`
 	// Site is a stored copy's site; From, To and Type a flow's.
 	Site string `json:"site,omitempty"`
 	From string `json:"from,omitempty"`

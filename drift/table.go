@@ -52,7 +52,7 @@ func section(bw *errWriter, fs []Finding, dateHead string, date func(*Finding) s
 	fmt.Fprintln(tw, head)
 	for i := range fs {
 		f := &fs[i]
-		row := fmt.Sprintf("  %s\t%s\t%s\t%s", f.Dataset, dash(f.Tenant), f.What(), strings.Join(f.Rules(), ", "))
+		row := fmt.Sprintf("  %s\t%s\t%s\t%s", f.data(), dash(f.Tenant), f.What(), strings.Join(f.Rules(), ", "))
 		if date != nil {
 			row += "\t" + date(f)
 		}
@@ -61,7 +61,7 @@ func section(bw *errWriter, fs []Finding, dateHead string, date func(*Finding) s
 	tw.Flush()
 	for i := range fs {
 		f := &fs[i]
-		bw.printf("  %s, %s:\n", f.Dataset, f.What())
+		bw.printf("  %s, %s:\n", f.data(), f.What())
 		for _, v := range f.Violations {
 			bw.printf("    - %s: %s [%s]\n", v.Rule, v.Message, v.Citation)
 		}
@@ -71,10 +71,22 @@ func section(bw *errWriter, fs []Finding, dateHead string, date func(*Finding) s
 	}
 }
 
+// data is the dataset a copy or flow holds, or the datasets a workload
+// declares.
+func (f *Finding) data() string {
+	if f.Kind == KindWorkload {
+		return strings.Join(f.Datasets, ",")
+	}
+	return f.Dataset
+}
+
 // What says in words which copy or flow a finding is about.
 func (f *Finding) What() string {
-	if f.Kind == KindStored {
+	switch f.Kind {
+	case KindStored:
 		return "stored at " + f.Site
+	case KindWorkload:
+		return f.Object + " at " + strings.Join(f.Sites, ", ")
 	}
 	return fmt.Sprintf("%s %s -> %s", f.Type, f.From, f.To)
 }

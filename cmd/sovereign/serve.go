@@ -12,12 +12,14 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
 
 	"github.com/sovereign-engine/sovereign/admission"
 	"github.com/sovereign-engine/sovereign/api"
 	"github.com/sovereign-engine/sovereign/api/auth"
 	"github.com/sovereign-engine/sovereign/audit"
 	"github.com/sovereign-engine/sovereign/engine"
+	"github.com/sovereign-engine/sovereign/kubeaudit"
 )
 
 type serveOptions struct {
@@ -58,6 +60,8 @@ type serveOptions struct {
 
 	// status reports and the fleet view (serve_status.go)
 	statusOpts statusOptions
+	// background audit of a cluster's workloads (serve_kubeaudit.go)
+	kubeAudit kubeAuditOptions
 }
 
 func newServeCmd() *cobra.Command {
@@ -100,6 +104,7 @@ func newServeCmd() *cobra.Command {
 	addBundleFlags(f, &o.bundleOpts)
 	addLogFlags(f, &o.logOpts)
 	addStatusFlags(f, &o.statusOpts)
+	addKubeAuditFlags(f, &o.kubeAudit)
 	return cmd
 }
 
@@ -173,13 +178,29 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	collectors := invMetrics.collectors()
+	var kubeAuditMetrics *kubeaudit.Metrics
+	var kubeAudit *kubeaudit.Auditor // set before Serve
+	ready := auditLog.Ready
+	if c.kube != nil {
+		kubeAuditMetrics = kubeaudit.NewMetrics()
+		collectors = append(collectors, kubeAuditMetrics.Collectors()...)
+		if o.kubeAudit.required {
+			ready = func() error {
+				if err := auditLog.Ready(); err != nil {
+					return err
+				}
+				return kubeAudit.Ready()
+			}
+		}
+	}
 	srv, err := api.New(api.Config{
 		Engine:          eng,
 		Audit:           auditLog,
 		MaxBodyBytes:    o.maxBodyBytes,
 		LogTimeout:      o.logTimeout,
 		Logger:          logger,
-		Ready:           auditLog.Ready,
+		Ready:           ready,
 		Admission:       c.admission,
 		BundleStatus:    rt.status,
 		ServeBundlesDir: o.bundleOpts.serveDir,
@@ -188,12 +209,18 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger) error {
 		DefaultAuthz:    defaultAuthz,
 
 		MaxConcurrentReports: o.maxReports,
-		Collectors:           invMetrics.collectors(),
+		Collectors:           collectors,
 		DriftWatch:           driftWatch(o),
 		Fleet:                fleetConfig(o),
 	})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
+	}
+	if c.kube != nil {
+		if kubeAudit, err = startKubeAudit(ctx, c.kube, srv.AdmissionReviewer(), eng, auditLog, kubeAuditMetrics, logger); err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		srv.SetWorkloadDrift(kubeAudit)
 	}
 	go srv.WatchDrift(ctx)
 	if c.status.url != "" {
@@ -219,6 +246,7 @@ type checkedServe struct {
 	auditOpts audit.Options
 	bundle    *bundleSetup // nil: the built-in bundle
 	status    statusTarget
+	kube      *rest.Config // the cluster --kube-audit audits; nil without
 }
 
 // checkServe checks every flag and reads every file serve needs before
@@ -255,6 +283,10 @@ func checkServe(o serveOptions, logger *slog.Logger) (*checkedServe, error) {
 	if err := admissionCfg.Check(inv); err != nil {
 		return nil, err
 	}
+	kube, err := o.kubeAudit.check(admissionCfg)
+	if err != nil {
+		return nil, err
+	}
 	if o.bundleOpts.serveDir != "" {
 		if st, err := os.Stat(o.bundleOpts.serveDir); err != nil || !st.IsDir() {
 			return nil, fmt.Errorf("--serve-bundles %s: not a readable directory", o.bundleOpts.serveDir)
@@ -285,7 +317,7 @@ func checkServe(o serveOptions, logger *slog.Logger) (*checkedServe, error) {
 	if err := o.logOpts.checkWitness(); err != nil {
 		return nil, err
 	}
-	return &checkedServe{authn: authn, inventory: inv, admission: admissionCfg, auditOpts: auditOpts, bundle: bs, status: st}, nil
+	return &checkedServe{authn: authn, inventory: inv, admission: admissionCfg, auditOpts: auditOpts, bundle: bs, status: st, kube: kube}, nil
 }
 
 // listen binds the service's address (TLS when asked), before anything is

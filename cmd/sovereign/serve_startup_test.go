@@ -45,6 +45,10 @@ func TestRefusedStartLeavesNothingBehind(t *testing.T) {
 		{"pprof off loopback", "", []string{"--pprof-addr", "0.0.0.0:6060"}, "--pprof-addr"},
 		{"witness name without logs", "", []string{"--witness-name", "w"}, "--witness-logs"},
 		{"missing inventory", "", []string{"--inventory", "/nonexistent/inventory"}, "/nonexistent/inventory"},
+		{"kube audit without a cluster site", "", []string{"--kube-audit", "--kubeconfig", "/nonexistent/kubeconfig"}, "--cluster-site"},
+		{"kubeconfig that does not exist", "", []string{"--kube-audit", "--cluster-site", "fra-1", "--kubeconfig", "/nonexistent/kubeconfig"}, "/nonexistent/kubeconfig"},
+		{"kube audit outside a cluster without a kubeconfig", "", []string{"--kube-audit", "--cluster-site", "fra-1"}, "in-cluster"},
+		{"kubeconfig without kube audit", "", []string{"--kubeconfig", "/nonexistent/kubeconfig"}, "--kube-audit"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dataDir := filepath.Join(t.TempDir(), "data")
