@@ -299,9 +299,13 @@ func DecodeSystem(k Kind, request, result []byte) (SystemEvent, error) {
 		err = decode(result, &r)
 		e = SystemEvent{Reason: r.Reason}
 	case KindDrift:
+		var q DriftRequest
 		var r DriftResult
-		if err = decode(result, &r); err == nil {
-			e.Drift = &r
+		if err = decode(request, &q); err == nil {
+			err = decode(result, &r)
+		}
+		if err == nil {
+			e.Source, e.Drift = q.Source, &r
 		}
 	case KindFleetStatus:
 		var r FleetStatus

@@ -30,11 +30,14 @@ func driftRecords(t *testing.T) []*audit.Record {
 		}}
 	confined := audit.DriftResult{EvaluatedAt: "2026-05-04T10:41:00Z", Datasets: 1, Stored: 2, Flows: 1, OutOfCompliance: 1,
 		ResultSHA256: strings.Repeat("d", 64), Items: now.Items[:1]}
+	kube := audit.DriftResult{EvaluatedAt: "2026-05-04T10:44:00Z", OutOfCompliance: 1, ResultSHA256: strings.Repeat("e", 64),
+		Items: []audit.DriftItem{{Kind: "workload", Object: "Pod shop/roaming", Rules: []string{"gdpr.chapter5.no_basis"}, Since: "2026-05-04"}}}
 	var recs []*audit.Record
 	for i, r := range []struct {
 		req audit.DriftRequest
 		res audit.DriftResult
-	}{{audit.DriftRequest{}, stale}, {audit.DriftRequest{Until: "2027-06-30"}, now}, {audit.DriftRequest{Tenant: "klinikum"}, confined}} {
+	}{{audit.DriftRequest{}, stale}, {audit.DriftRequest{Until: "2027-06-30"}, now}, {audit.DriftRequest{Tenant: "klinikum"}, confined},
+		{audit.DriftRequest{Source: "kubernetes", Trigger: "date"}, kube}} {
 		rec, err := audit.NewDrift(`User::"auditor@example"`, r.req, r.res, c)
 		if err != nil {
 			t.Fatal(err)
@@ -76,11 +79,14 @@ func TestReportOutOfComplianceNow(t *testing.T) {
 	f := &reportFixture{dir: dir, n: len(recs), opts: reportOptions(t, dir)}
 
 	page, sum = f.write(t, f.opts, FormatHTML)
-	if len(sum.OutOfCompliance) != 2 {
-		t.Fatalf("%d drift runs, want the newest unconfined one and klinikum's: %+v", len(sum.OutOfCompliance), sum.OutOfCompliance)
+	if len(sum.OutOfCompliance) != 3 {
+		t.Fatalf("%d drift runs, want the newest unconfined one, klinikum's and the cluster's: %+v", len(sum.OutOfCompliance), sum.OutOfCompliance)
 	}
-	all, kl := sum.OutOfCompliance[0], sum.OutOfCompliance[1]
-	if all.Tenant != "" || all.Index != uint64(len(recs)-2) || all.Result.ResultSHA256 != strings.Repeat("c", 64) ||
+	all, kl, kube := sum.OutOfCompliance[0], sum.OutOfCompliance[1], sum.OutOfCompliance[2]
+	if kube.Source != "kubernetes" || len(kube.Now) != 1 || kube.Scope() != "Kubernetes workloads, all tenants" {
+		t.Errorf("cluster run: %+v", kube)
+	}
+	if all.Tenant != "" || all.Index != uint64(len(recs)-3) || all.Result.ResultSHA256 != strings.Repeat("c", 64) ||
 		len(all.Now) != 2 || len(all.Forecast) != 1 || all.Forecast[0].On != "2027-03-01" {
 		t.Errorf("unconfined run: %+v", all)
 	}
@@ -88,7 +94,7 @@ func TestReportOutOfComplianceNow(t *testing.T) {
 		t.Errorf("klinikum's run: %+v", kl)
 	}
 	sec := htmlSection(t, page, "drift")
-	for _, want := range []string{"All tenants", "Tenant klinikum", "stored at fra-2", "replicate ber-1 -&gt; fra-2", "2026-01-01",
+	for _, want := range []string{"All tenants", "Tenant klinikum", "Kubernetes workloads, all tenants", "Pod shop/roaming", "stored at fra-2", "replicate ber-1 -&gt; fra-2", "2026-01-01",
 		"de.sgbv393.c5", "stored at iad-1", "2027-03-01", strings.Repeat("c", 64)} {
 		if !strings.Contains(sec, want) {
 			t.Errorf("html drift section lacks %q:\n%s", want, sec)
@@ -119,7 +125,7 @@ func TestReportOutOfComplianceNow(t *testing.T) {
 	// A report on one site: findings elsewhere are counted, not listed.
 	o.Query = Query{Site: "iad-1"}
 	_, sum = f.write(t, o, FormatJSON)
-	if len(sum.OutOfCompliance) != 2 || len(sum.OutOfCompliance[0].Now) != 0 || len(sum.OutOfCompliance[0].Forecast) != 1 || sum.OutOfCompliance[0].Filtered != 2 {
+	if len(sum.OutOfCompliance) != 3 || len(sum.OutOfCompliance[0].Now) != 0 || len(sum.OutOfCompliance[0].Forecast) != 1 || sum.OutOfCompliance[0].Filtered != 2 {
 		t.Errorf("site report: %+v", sum.OutOfCompliance)
 	}
 	// A report before the runs has none.

@@ -204,7 +204,7 @@ figure{margin:1em 0}figcaption{font-weight:600;margin-bottom:.3em}.note{color:#5
 
 <h2 id="drift">Out of compliance now</h2>
 {{range .S.OutOfCompliance}}
-<h3>{{if .Tenant}}Tenant {{.Tenant}}{{else}}All tenants{{end}}: drift run of {{ts .Time}} (record {{.Index}})</h3>
+<h3>{{.Scope}}: drift run of {{ts .Time}} (record {{.Index}})</h3>
 <p class="note">Asked by <code>{{.Principal}}</code> on bundle <code>{{.BundleRevision}}</code>, inventory <code>{{.InventoryRevision}}</code>: {{.Result.Datasets}} datasets, {{.Result.Stored}} stored copies and {{.Result.Flows}} flows judged; {{.Result.OutOfCompliance}} out of compliance{{if .Result.Until}}, {{.Result.Forecast}} more by {{.Result.Until}}{{end}}. Digest of the report as answered: <code>{{.Result.ResultSHA256}}</code>.{{if .Filtered}} {{.Filtered}} findings outside this report's dataset or site are left out.{{end}}</p>
 {{if .Result.ItemsOmitted}}<p class="limit">The record holds the counts and the digest only (too many findings for one log entry); the findings are in the drift report as answered, which the digest binds.</p>
 {{else if .Now}}<table><tr><th>Dataset</th><th>Tenant</th><th>What</th><th>Rules</th><th>Since</th></tr>

@@ -427,11 +427,7 @@ func (p *pdfWriter) outOfCompliance(s *Summary) {
 	}
 	widths := []float64{34, 22, 44, 58, 22}
 	for _, d := range s.OutOfCompliance {
-		scope := "All tenants"
-		if d.Tenant != "" {
-			scope = "Tenant " + d.Tenant
-		}
-		p.h3(fmt.Sprintf("%s: drift run of %s (record %d)", scope, pdfTime(d.Time), d.Index))
+		p.h3(fmt.Sprintf("%s: drift run of %s (record %d)", d.Scope(), pdfTime(d.Time), d.Index))
 		r := d.Result
 		note := fmt.Sprintf("Asked by %s on bundle %s, inventory %s: %d datasets, %d stored copies and %d flows judged; %d out of compliance",
 			d.Principal, d.BundleRevision, d.InventoryRevision, r.Datasets, r.Stored, r.Flows, r.OutOfCompliance)

@@ -596,10 +596,13 @@ type Summary struct {
 // counts and the digest of the report as answered (too many findings for
 // one entry).
 type DriftRun struct {
-	Index             uint64            `json:"index"`
-	Time              time.Time         `json:"time"`
-	Principal         string            `json:"principal"`
-	Tenant            string            `json:"tenant,omitempty"`
+	Index     uint64    `json:"index"`
+	Time      time.Time `json:"time"`
+	Principal string    `json:"principal"`
+	Tenant    string    `json:"tenant,omitempty"`
+	// Source is what was judged: "" the inventory's current state,
+	// "kubernetes" a cluster's running workloads (background audit).
+	Source            string            `json:"source,omitempty"`
 	BundleRevision    string            `json:"bundle_revision,omitempty"`
 	InventoryRevision string            `json:"inventory_revision,omitempty"`
 	Result            audit.DriftResult `json:"result"`
@@ -608,9 +611,25 @@ type DriftRun struct {
 	Filtered          int               `json:"filtered,omitempty"`
 }
 
+// Scope names what a drift run judged and for whom: "All tenants",
+// "Tenant acme", "Kubernetes workloads, all tenants".
+func (d DriftRun) Scope() string {
+	scope := "All tenants"
+	if d.Tenant != "" {
+		scope = "Tenant " + d.Tenant
+	}
+	if d.Source == "kubernetes" {
+		return "Kubernetes workloads, " + strings.ToLower(scope[:1]) + scope[1:]
+	}
+	return scope
+}
+
 // DriftWhat is a drift item in words: "stored at fra-2", "replicate fra-1 ->
 // iad-1".
 func DriftWhat(it audit.DriftItem) string {
+	if it.Object != "" {
+		return it.Object
+	}
 	if it.From == "" && it.To == "" {
 		return "stored at " + it.Site
 	}
@@ -724,7 +743,7 @@ func (q Query) seesDrift(r *Row) bool {
 
 // drift keeps r as its scope's newest drift run.
 func (b *builder) drift(r *Row) {
-	run := DriftRun{Index: r.Index, Time: r.Time, Principal: r.Principal, Tenant: r.Tenant,
+	run := DriftRun{Index: r.Index, Time: r.Time, Principal: r.Principal, Tenant: r.Tenant, Source: r.Source,
 		BundleRevision: r.Bundle.Revision, InventoryRevision: r.Inventory, Result: *r.Drift}
 	run.Result.Items = nil
 	for _, it := range r.Drift.Items {
@@ -740,11 +759,13 @@ func (b *builder) drift(r *Row) {
 		}
 	}
 	runs := b.sum.OutOfCompliance
-	i := slices.IndexFunc(runs, func(d DriftRun) bool { return d.Tenant == run.Tenant })
+	i := slices.IndexFunc(runs, func(d DriftRun) bool { return d.Tenant == run.Tenant && d.Source == run.Source })
 	switch {
 	case i < 0:
 		runs = append(runs, run)
-		slices.SortFunc(runs, func(a, b DriftRun) int { return strings.Compare(a.Tenant, b.Tenant) })
+		slices.SortFunc(runs, func(a, b DriftRun) int {
+			return cmp.Or(strings.Compare(a.Source, b.Source), strings.Compare(a.Tenant, b.Tenant))
+		})
 	case !run.Time.Before(runs[i].Time):
 		runs[i] = run
 	}
