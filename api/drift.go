@@ -102,7 +102,16 @@ func driftRecord(principal string, req audit.DriftRequest, r *drift.Report) (*au
 		return audit.DriftItem{Kind: f.Kind, Dataset: f.Dataset, Tenant: f.Tenant, Object: f.Object, Site: f.Site, From: f.From, To: f.To, Type: f.Type,
 			Rules: f.Rules(), Since: f.Since, On: f.On}
 	}
+	// The items and count are of the inventory's state this run judged;
+	// workloads in the answer are the background audit's findings, which
+	// it records itself (source kubernetes). The digest binds the whole
+	// answer.
+	res.OutOfCompliance = 0
 	for i := range r.OutOfCompliance {
+		if r.OutOfCompliance[i].Kind == drift.KindWorkload {
+			continue
+		}
+		res.OutOfCompliance++
 		res.Items = append(res.Items, item(&r.OutOfCompliance[i]))
 	}
 	for i := range r.Forecast {

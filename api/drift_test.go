@@ -165,13 +165,19 @@ func TestDriftWorkloads(t *testing.T) {
 			t.Errorf("%s: workloads %v", q, objects)
 		}
 	}
+	// The record is of the inventory's state that the run judged; the
+	// background audit records the cluster's runs itself (source
+	// kubernetes), a scope of their own in the auditor's report.
 	recs := recordsOfKind(t, ts.audit, audit.KindDrift, 4)
-	var res audit.DriftResult
-	if err := json.Unmarshal(recs[1].Result, &res); err != nil {
-		t.Fatal(err)
-	}
-	last := res.Items[len(res.Items)-1]
-	if res.Workloads != 3 || last.Kind != drift.KindWorkload || last.Object != "Pod shop/roaming" || len(last.Rules) != 1 {
-		t.Errorf("the record must name the workload: %s", recs[1].Result)
+	for _, rec := range recs {
+		var res audit.DriftResult
+		if err := json.Unmarshal(rec.Result, &res); err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range res.Items {
+			if it.Kind == drift.KindWorkload || it.Object != "" {
+				t.Errorf("a GET /v1/drift record names a workload: %s", rec.Result)
+			}
+		}
 	}
 }

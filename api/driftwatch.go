@@ -3,6 +3,8 @@ package api
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,7 +19,6 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
-	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sovereign-engine/sovereign/audit"
@@ -54,6 +55,11 @@ type DriftWatch struct {
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
+
+// maxEventRetries bounds the retries of one event: the backoff doubles
+// from EventsBackoff (the SDK waits 2, 4, 8 … times it), and one event
+// retried for long holds up those queued behind it.
+const maxEventRetries = 8
 
 // CloudEvents types of drift events.
 const (
@@ -157,6 +163,11 @@ func (s *Server) WatchDrift(ctx context.Context) {
 		at                     time.Time
 		ok                     bool
 	}
+	// After a failed run (the log did not take its record) the next is
+	// tried after 1, 2, 4 … checks, up to the interval: a whole run is
+	// costly on a large inventory.
+	var failures int
+	var retryAt time.Time
 	tick := time.NewTicker(w.o.Check)
 	defer tick.Stop()
 	for {
@@ -164,16 +175,20 @@ func (s *Server) WatchDrift(ctx context.Context) {
 		p, inv := s.cfg.Engine.Policy(), s.cfg.Engine.Inventory()
 		day := now.Format(time.DateOnly)
 		due := !last.ok || p.Digest != last.digest || inv.Revision != last.inventory || day != last.day || now.Sub(last.at) >= w.o.Interval
-		if due && len(inv.Current) > 0 {
+		if due && len(inv.Current) > 0 && !now.Before(retryAt) {
 			err := w.run(ctx, now)
 			if ctx.Err() != nil {
 				return
 			}
 			if err != nil {
 				w.metrics.runs.WithLabelValues("failed").Inc()
-				w.logger.Error("drift run failed; tried again at the next check", "err", err)
+				wait := min(w.o.Check<<min(failures, 16), w.o.Interval)
+				failures++
+				retryAt = now.Add(wait)
+				w.logger.Error("drift run failed; tried again later", "err", err, "retry_in", wait.String())
 			} else {
 				w.metrics.runs.WithLabelValues("ok").Inc()
+				failures, retryAt = 0, time.Time{}
 				last.digest, last.inventory, last.day, last.at, last.ok = p.Digest, inv.Revision, day, now, true
 			}
 		}
@@ -197,12 +212,16 @@ func (o DriftWatch) Validate() error {
 	}
 	if o.EventsURL != "" {
 		u, err := url.Parse(o.EventsURL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("drift-events-url %q: want an http or https URL", redactURL(o.EventsURL)))
+		switch {
+		case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
+			errs = append(errs, fmt.Errorf("drift-events-url %q: want an https URL", redactURL(o.EventsURL)))
+		case u.Scheme == "http" && !IsLoopback(u.Host):
+			// Findings name tenants and datasets: not in clear off the host.
+			errs = append(errs, fmt.Errorf("drift-events-url %q: plain http only to a loopback address; use https", redactURL(o.EventsURL)))
 		}
 	}
-	if o.EventsRetries < 0 || o.EventsRetries > 20 {
-		errs = append(errs, fmt.Errorf("drift-events-retries %d: want 0 to 20", o.EventsRetries))
+	if o.EventsRetries < 0 || o.EventsRetries > maxEventRetries {
+		errs = append(errs, fmt.Errorf("drift-events-retries %d: want 0 to %d", o.EventsRetries, maxEventRetries))
 	}
 	if o.EventsQueue < 0 || o.EventsBackoff < 0 || o.Check < 0 {
 		errs = append(errs, errors.New("drift watch: queue, backoff and check must not be negative"))
@@ -348,8 +367,12 @@ func (w *driftWatcher) post(typ, subject string, at time.Time, data DriftEvent) 
 	if w.client == nil {
 		return
 	}
+	// The id names the change, not the post: replicas that each run the
+	// watch post the same change under the same id on the same day, so a
+	// receiver can drop the copies (CloudEvents: source + id is unique).
+	sum := sha256.Sum256([]byte(typ + "\x00" + findingKey(&data.Finding) + "\x00" + at.UTC().Format(time.DateOnly)))
 	ev := cloudevents.NewEvent()
-	ev.SetID(uuid.NewString())
+	ev.SetID(hex.EncodeToString(sum[:16]))
 	ev.SetSource(w.source)
 	ev.SetType(typ)
 	ev.SetSubject(subject)

@@ -197,6 +197,8 @@ func TestDriftWatchSettings(t *testing.T) {
 		{api.DriftWatch{EventsURL: "https://example.test/hook"}, "drift-events-url: drift events need a drift-interval"},
 		{api.DriftWatch{Interval: time.Hour, EventsURL: "ftp://u:secret@example.test/"}, `drift-events-url "ftp://u:xxxxx@example.test/"`},
 		{api.DriftWatch{Interval: time.Hour, EventsURL: "https://example.test/", EventsRetries: 99}, "drift-events-retries 99"},
+		{api.DriftWatch{Interval: time.Hour, EventsURL: "http://hooks.example.test/x"}, "plain http only to a loopback address"},
+		{api.DriftWatch{Interval: time.Hour, EventsURL: "http://127.0.0.1:9000/x"}, ""},
 		{api.DriftWatch{Interval: time.Hour}, ""},
 	} {
 		err := c.o.Validate()

@@ -71,7 +71,7 @@ func (s *Server) fleetRoutes(v1 *gin.RouterGroup, files *bundleFiles) error {
 	sum := func(f func(fleet.Summary) int) func() float64 {
 		return func() float64 { return float64(f(reg.LastSummary())) }
 	}
-	s.metrics.registry.MustRegister(
+	for _, c := range []prometheus.Collector{
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sovereign_fleet_sites", Help: "Sites that reported to this control plane (as of the last sweep)."},
 			sum(func(x fleet.Summary) int { return x.Sites })),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sovereign_fleet_sites_stale", Help: "Sites not heard from within --fleet-stale-after."},
@@ -80,7 +80,11 @@ func (s *Server) fleetRoutes(v1 *gin.RouterGroup, files *bundleFiles) error {
 			sum(func(x fleet.Summary) int { return x.Lagging })),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sovereign_fleet_sites_refusing", Help: "Sites refusing the bundle they are served or their inventory (the last good one stays in force)."},
 			sum(func(x fleet.Summary) int { return x.Refusing })),
-	)
+	} {
+		if err := s.metrics.registry.Register(c); err != nil {
+			return fmt.Errorf("api: fleet metrics: %w", err)
+		}
+	}
 	v1.POST("/status", s.statusReport)
 	v1.GET("/fleet", s.fleetView)
 	return nil

@@ -229,12 +229,17 @@ func (s *HTTPSource) Fetch(ctx context.Context, etag string) (Fetched, error) {
 // cover them. `sovereign bundle build` packs them into signed data.
 func CheckLooseAuthz(dir string) error {
 	authz := filepath.Join(dir, AuthzDir)
-	cedar, err := filepath.Glob(filepath.Join(authz, "*.cedar"))
-	if err != nil {
-		return err
+	entries, err := os.ReadDir(authz)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("bundle directory %s: %w", dir, err)
 	}
-	if _, err := os.Stat(filepath.Join(authz, "schema.cedarschema")); err == nil {
-		cedar = append(cedar, filepath.Join(authz, "schema.cedarschema"))
+	var cedar []string
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".cedar") || e.Name() == "schema.cedarschema" {
+			cedar = append(cedar, filepath.Join(authz, e.Name()))
+		}
 	}
 	if len(cedar) == 0 {
 		return nil

@@ -583,17 +583,14 @@ func (a *Auditor) Findings(tenant string) (judged int, out []drift.Finding, ok b
 	return judged, out, true
 }
 
-// record appends the record of a full run that found workloads out of
-// compliance: counts, the findings in short form while they fit one log
-// entry, and the digest of them all. A run that finds nothing is not
-// recorded (the PolicyReports and the gauges say so), so the log holds at
-// most one record per trigger: start, an activation, a configuration, a
-// day.
+// record appends the record of a full run: counts, the findings in short
+// form while they fit one log entry, and the digest of them all. A run that
+// finds nothing is recorded too: the auditor's report shows the newest run
+// of the cluster, and a clean run is what clears the last one's findings
+// there. The log holds at most one record per trigger: start, an
+// activation, a configuration, a day.
 func (a *Auditor) record(ctx context.Context, trigger string) {
 	judged, findings, _ := a.Findings("")
-	if len(findings) == 0 {
-		return
-	}
 	rec, err := RunRecord(trigger, a.o.Now(), judged, findings, a.o.Engine)
 	if err == nil {
 		_, err = a.o.Append(ctx, rec)
