@@ -312,25 +312,29 @@ func change(s *site, isNew bool, to State, now time.Time) (Change, bool) {
 // the log commits concurrent appends together. It returns the fleet's
 // summary and the first error of record (the sites it failed for are judged
 // again next time).
+//
+// The records are written without holding the registry: while the log is
+// slow or down, reports and the fleet view go on (a report that changes a
+// site meanwhile records its own change, and the sweep's is then not
+// applied over it).
 func (g *Registry) Sweep(record func(Change) error) (Summary, error) {
 	now := g.o.Now().UTC()
 	pub := g.publishedOnce()
-	g.mu.Lock()
-	defer g.mu.Unlock()
 	type pending struct {
-		s   *site
 		c   Change
 		err error
 	}
 	var sum Summary
 	var todo []*pending
+	g.mu.Lock()
 	for _, s := range g.sites {
 		to := g.state(s, now, pub)
 		if c, changed := change(s, false, to, now); changed {
-			todo = append(todo, &pending{s: s, c: c})
+			todo = append(todo, &pending{c: c})
 		}
 		sum.add(to)
 	}
+	g.mu.Unlock()
 	work := make(chan *pending)
 	var wg sync.WaitGroup
 	for range min(sweepWriters, len(todo)) {
@@ -348,6 +352,8 @@ func (g *Registry) Sweep(record func(Change) error) (Summary, error) {
 	close(work)
 	wg.Wait()
 	var first error
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	for _, p := range todo {
 		if p.err != nil {
 			if first == nil {
@@ -355,8 +361,14 @@ func (g *Registry) Sweep(record func(Change) error) (Summary, error) {
 			}
 			continue
 		}
-		p.s.State = p.c.To
-		g.dirty = true
+		// The log now says so: applied unless a report taken meanwhile
+		// recorded a change of its own. A site that reported meanwhile
+		// without changing its state takes the recorded one, and the next
+		// sweep records its return: state and log tell the same story.
+		if s := g.sites[p.c.Site]; s != nil && s.State == p.c.From {
+			s.State = p.c.To
+			g.dirty = true
+		}
 	}
 	g.summary.Store(&sum)
 	return sum, first

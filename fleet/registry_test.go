@@ -367,3 +367,46 @@ func TestParseCheckpoint(t *testing.T) {
 		t.Fatal("a bad size parsed")
 	}
 }
+
+// TestSweepDoesNotHoldTheFleetWhileRecording: while a sweep's records wait
+// for a slow log, reports are taken and the view is read; a report taken
+// meanwhile is not overwritten by the sweep's older judgement.
+func TestSweepDoesNotHoldTheFleetWhileRecording(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.apply(t, report("fra-1", "r1", "e1"))
+	f.apply(t, report("fra-2", "r1", "e1"))
+	f.clock.advance(2 * time.Minute) // both stale by now
+	release := make(chan struct{})
+	entered := make(chan struct{}, 2)
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.reg.Sweep(func(c Change) error {
+			entered <- struct{}{}
+			<-release
+			return f.record(c)
+		})
+		done <- err
+	}()
+	<-entered
+	// The sweep is writing its records: a report and a read go through.
+	if err := f.reg.Apply("p", report("fra-1", "r1", "e1"), f.record); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.reg.List(Filter{}); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if s := f.site(t, "fra-1"); s.Stale {
+		t.Errorf("fra-1 reported during the sweep, yet stale: %+v", s)
+	}
+	// The log said fra-1 went stale; the next sweep says it came back.
+	f.takeChanges()
+	f.sweep(t)
+	want(t, "fra-1's return recorded", f.takeChanges(), "fra-1:stale {Revision:r1 Refusing:false Stale:false Lagging:false}")
+	if s := f.site(t, "fra-2"); !s.Stale {
+		t.Errorf("fra-2 silent, yet not stale: %+v", s)
+	}
+}
