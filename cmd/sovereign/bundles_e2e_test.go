@@ -52,32 +52,7 @@ func TestControlPlaneDistributesSignedBundles(t *testing.T) {
 		t.Skip("starts three servers")
 	}
 	dir := t.TempDir()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, _ := x509.MarshalECPrivateKey(k)
-	pubDER, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
-	priv, pub := filepath.Join(dir, "k.pem"), filepath.Join(dir, "k.pub")
-	os.WriteFile(priv, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), 0o600)
-	os.WriteFile(pub, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o644)
-
-	published := filepath.Join(dir, "published")
-	os.MkdirAll(published, 0o755)
-	publish := func(revision string, tamper bool) {
-		t.Helper()
-		tmp := filepath.Join(dir, revision+".tar.gz")
-		if code, out, errs := runCLI(t, "", "bundle", "build", "../../policies", "-o", tmp, "--revision", revision, "--signing-key", priv); code != 0 {
-			t.Fatalf("bundle build: %s%s", out, errs)
-		}
-		if tamper {
-			tamperTarball(t, tmp)
-		}
-		// Rename, so a site never reads half a file.
-		if err := os.Rename(tmp, filepath.Join(published, "policy.tar.gz")); err != nil {
-			t.Fatal(err)
-		}
-	}
+	pub, published, publish := newBundlePublisher(t, dir)
 	publish("r1", false)
 
 	cp := startServer(t, t.TempDir(), "--serve-bundles", published)
@@ -221,4 +196,39 @@ func tamperTarball(t *testing.T, path string) {
 	if err := os.WriteFile(path, out.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// newBundlePublisher makes an ECDSA signing key in dir and returns its public
+// key file, the directory a control plane serves (--serve-bundles), and
+// publish, which builds the built-in policy signed at revision (tampered
+// after signing if asked) into that directory as policy.tar.gz.
+func newBundlePublisher(t *testing.T, dir string) (pub, published string, publish func(revision string, tamper bool)) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalECPrivateKey(k)
+	pubDER, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	priv := filepath.Join(dir, "k.pem")
+	pub = filepath.Join(dir, "k.pub")
+	os.WriteFile(priv, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), 0o600)
+	os.WriteFile(pub, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o644)
+	published = filepath.Join(dir, "published")
+	os.MkdirAll(published, 0o755)
+	publish = func(revision string, tamper bool) {
+		t.Helper()
+		tmp := filepath.Join(dir, revision+".tar.gz")
+		if code, out, errs := runCLI(t, "", "bundle", "build", "../../policies", "-o", tmp, "--revision", revision, "--signing-key", priv); code != 0 {
+			t.Fatalf("bundle build: %s%s", out, errs)
+		}
+		if tamper {
+			tamperTarball(t, tmp)
+		}
+		// Rename, so a site never reads half a file.
+		if err := os.Rename(tmp, filepath.Join(published, "policy.tar.gz")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return pub, published, publish
 }

@@ -2,14 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -34,30 +29,7 @@ func TestFleetViewFollowsARolloutAndARefusal(t *testing.T) {
 		t.Skip("starts three servers")
 	}
 	dir := t.TempDir()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, _ := x509.MarshalECPrivateKey(k)
-	pubDER, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
-	priv, pub := filepath.Join(dir, "k.pem"), filepath.Join(dir, "k.pub")
-	os.WriteFile(priv, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), 0o600)
-	os.WriteFile(pub, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o644)
-	published := filepath.Join(dir, "published")
-	os.MkdirAll(published, 0o755)
-	publish := func(revision string, tamper bool) {
-		t.Helper()
-		tmp := filepath.Join(dir, revision+".tar.gz")
-		if code, out, errs := runCLI(t, "", "bundle", "build", "../../policies", "-o", tmp, "--revision", revision, "--signing-key", priv); code != 0 {
-			t.Fatalf("bundle build: %s%s", out, errs)
-		}
-		if tamper {
-			tamperTarball(t, tmp)
-		}
-		if err := os.Rename(tmp, filepath.Join(published, "policy.tar.gz")); err != nil {
-			t.Fatal(err)
-		}
-	}
+	pub, published, publish := newBundlePublisher(t, dir)
 	publish("r1", false)
 
 	tokens := map[string]string{"site-a": "token-of-site-a", "site-b": "token-of-site-b", "auditor": "token-of-the-auditor"}
